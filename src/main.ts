@@ -1,0 +1,187 @@
+/**
+ * The `berth` command's entry point and composition root for processes:
+ *   berth up [--port N] [--data-dir D] [--host H] [--detach]   start Berth
+ *   berth down [--data-dir D]                                  stop a detached Berth
+ *   berth env [--data-dir D] [--port N] [--region R]           print shell exports
+ * The ./berth shell script installs and builds first, then runs this.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve, join } from "node:path";
+import { parseArgs } from "node:util";
+import { jsonLogger } from "./core/logger.ts";
+import { loadOrCreateIdentity } from "./server/identity.ts";
+import { startServer } from "./server/server.ts";
+
+const DEFAULT_PORT = 4566;
+const STATE_FILE = "server.json";
+
+interface ServerState {
+  pid: number;
+  port: number;
+  url: string;
+}
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: {
+    port: { type: "string" },
+    "data-dir": { type: "string" },
+    host: { type: "string" },
+    region: { type: "string" },
+    detach: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+
+const dataDir = resolve(values["data-dir"] ?? process.env["BERTH_DATA_DIR"] ?? ".berth");
+const command = positionals[0] ?? "help";
+
+function readState(): ServerState | undefined {
+  const path = join(dataDir, STATE_FILE);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, "utf8")) as ServerState;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portOption(): number {
+  const port = Number(values.port ?? process.env["BERTH_PORT"] ?? DEFAULT_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port: ${values.port}`);
+  return port;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`berth: ${message}\n`);
+  process.exit(1);
+}
+
+async function up(): Promise<void> {
+  const running = readState();
+  if (running && isAlive(running.pid)) fail(`Berth is already running (pid ${running.pid}) at ${running.url}`);
+  if (values.detach) return detach();
+  mkdirSync(dataDir, { recursive: true });
+  const server = await startServer({ dataDir, port: portOption(), host: values.host ?? "127.0.0.1", logger: jsonLogger() });
+  const state: ServerState = { pid: process.pid, port: server.port, url: server.url };
+  writeFileSync(join(dataDir, STATE_FILE), `${JSON.stringify(state)}\n`);
+  process.stdout.write(`Berth is up at ${server.url} (data in ${dataDir}). Run: eval "$(./berth env)"\n`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    server
+      .close()
+      .finally(() => {
+        rmSync(join(dataDir, STATE_FILE), { force: true });
+        process.exit(0);
+      });
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+/** Starts `berth up` in the background and returns once the API answers. */
+async function detach(): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const log = openSync(join(dataDir, "berth.log"), "a");
+  const args = [process.argv[1]!, "up", "--data-dir", dataDir, "--port", String(portOption())];
+  if (values.host) args.push("--host", values.host);
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { detached: true, stdio: ["ignore", log, log] });
+  child.unref();
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const state = readState();
+    if (state && state.pid === child.pid && (await healthy(state.url))) {
+      process.stdout.write(`Berth is up at ${state.url} (pid ${state.pid}, log ${join(dataDir, "berth.log")}).\n`);
+      return;
+    }
+    if (child.exitCode !== null || !isAlive(child.pid!)) fail(`Berth exited during start; see ${join(dataDir, "berth.log")}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`Berth did not answer within 30 s; see ${join(dataDir, "berth.log")}`);
+}
+
+async function healthy(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/_berth/health`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function down(): Promise<void> {
+  const state = readState();
+  if (!state || !isAlive(state.pid)) {
+    rmSync(join(dataDir, STATE_FILE), { force: true });
+    process.stdout.write("Berth is not running.\n");
+    return;
+  }
+  process.kill(state.pid, "SIGTERM");
+  const deadline = Date.now() + 15_000;
+  while (isAlive(state.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(state.pid)) process.kill(state.pid, "SIGKILL");
+  rmSync(join(dataDir, STATE_FILE), { force: true });
+  process.stdout.write(`Berth (pid ${state.pid}) stopped.\n`);
+}
+
+/** Endpoint variables: one per service, as the AWS SDKs and CLI ≥ 2.13 read them. */
+const ENDPOINT_VARIABLES = [
+  "ECS",
+  "STS",
+  "CLOUDWATCH_LOGS",
+  "SECRETS_MANAGER",
+  "SSM",
+  "ELASTIC_LOAD_BALANCING_V2",
+  "APPLICATION_AUTO_SCALING",
+  "SERVICEDISCOVERY",
+  "IAM",
+];
+
+function env(): void {
+  const identity = loadOrCreateIdentity(dataDir);
+  const state = readState();
+  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
+  const region = values.region ?? process.env["AWS_REGION"] ?? "us-east-1";
+  const lines = [
+    `export AWS_ACCESS_KEY_ID=${identity.admin.accessKeyId}`,
+    `export AWS_SECRET_ACCESS_KEY='${identity.admin.secretAccessKey}'`,
+    "unset AWS_SESSION_TOKEN",
+    `export AWS_REGION=${region}`,
+    `export AWS_DEFAULT_REGION=${region}`,
+    `export BERTH_ENDPOINT=${url}`,
+    ...ENDPOINT_VARIABLES.map((name) => `export AWS_ENDPOINT_URL_${name}=${url}`),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+const HELP = `usage: berth <command> [options]
+  up [--port 4566] [--data-dir ./.berth] [--host 127.0.0.1] [--detach]   start Berth
+  down [--data-dir ./.berth]                                            stop a detached Berth
+  env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
+`;
+
+switch (command) {
+  case "up":
+    await up();
+    break;
+  case "down":
+    await down();
+    break;
+  case "env":
+    env();
+    break;
+  case "help":
+    process.stdout.write(HELP);
+    break;
+  default:
+    process.stderr.write(HELP);
+    process.exit(2);
+}

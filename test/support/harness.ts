@@ -1,0 +1,151 @@
+/**
+ * Test harness: a real Berth server on a loopback port with a throwaway data dir, and the
+ * clients users run against it (Debian's AWS CLI v2, the JS SDK v3).
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { silentLogger } from "../../src/core/logger.ts";
+import type { Identity } from "../../src/server/identity.ts";
+import { loadOrCreateIdentity } from "../../src/server/identity.ts";
+import { type RunningServer, startServer } from "../../src/server/server.ts";
+
+export const AWS_CLI = process.env["BERTH_AWS_CLI"] ?? "/usr/bin/aws";
+export const REGION = "ap-south-1";
+export const ROOT = resolve(import.meta.dirname, "../..");
+
+export function tempDir(prefix = "berth-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  identity: Identity;
+  close(): Promise<void>;
+}
+
+/** An in-process server on a free port; close() also removes its data dir. */
+export async function startTestServer(dataDir = tempDir()): Promise<TestServer> {
+  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: silentLogger });
+  return {
+    url: server.url,
+    dataDir,
+    identity: server.identity,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Target {
+  url: string;
+  identity: Identity;
+}
+
+export function cliEnv(target: Target, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+    HOME: process.env["HOME"] ?? "/root",
+    AWS_ACCESS_KEY_ID: target.identity.admin.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: target.identity.admin.secretAccessKey,
+    AWS_DEFAULT_REGION: REGION,
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    AWS_PAGER: "",
+    AWS_MAX_ATTEMPTS: "1",
+    ...overrides,
+  };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, or undefined when empty. */
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** Runs `aws <args> --endpoint-url <server>` and collects its output. */
+export function aws(target: Target, args: string[], envOverrides: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      AWS_CLI,
+      [...args, "--endpoint-url", target.url, "--output", "json"],
+      { env: cliEnv(target, envOverrides), timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        let json: unknown;
+        try {
+          json = stdout.trim() ? JSON.parse(stdout) : undefined;
+        } catch {
+          json = undefined;
+        }
+        resolvePromise({ code, stdout, stderr, json });
+      },
+    );
+  });
+}
+
+export function ecsClient(target: Target, secret = target.identity.admin.secretAccessKey): ECSClient {
+  return new ECSClient({
+    endpoint: target.url,
+    region: REGION,
+    credentials: { accessKeyId: target.identity.admin.accessKeyId, secretAccessKey: secret },
+    maxAttempts: 1,
+  });
+}
+
+/** A `berth up` process started from the built bundle, as a user would run it. */
+export interface BerthProcess {
+  url: string;
+  child: ChildProcess;
+  identity: Identity;
+}
+
+export async function spawnBerth(dataDir: string, port: number): Promise<BerthProcess> {
+  const child = spawn(process.execPath, [join(ROOT, "dist/berth.js"), "up", "--port", String(port), "--data-dir", dataDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`berth up exited with ${child.exitCode}: ${output}`);
+    try {
+      const res = await fetch(`${url}/_berth/health`);
+      if (res.ok) return { url, child, identity: loadOrCreateIdentity(dataDir) };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`berth up did not answer: ${output}`);
+}
+
+export function killHard(proc: BerthProcess): Promise<void> {
+  return new Promise((r) => {
+    if (proc.child.exitCode !== null) return r();
+    proc.child.once("exit", () => r());
+    proc.child.kill("SIGKILL");
+  });
+}
+
+/** A free loopback port, found by binding port 0. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((r, j) => {
+    const s = createServer();
+    s.once("error", j);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => r(port));
+    });
+  });
+}
