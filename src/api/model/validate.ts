@@ -190,9 +190,9 @@ function compiled(pattern: string): RegExp | null {
 }
 
 function compile(pattern: string): RegExp | null {
-  const caseless = pattern.startsWith("(?i)"); // Java inline flag; JS wants it as a flag
-  const source = `^(?:${caseless ? pattern.slice(4) : pattern})$`;
-  const flags = caseless ? "i" : "";
+  const inline = /^\(\?([is]+)\)/.exec(pattern); // Java's leading (?i) or (?s): JS wants flags
+  const flags = inline?.[1] ?? "";
+  const source = `^(?:${pattern.slice(inline?.[0].length ?? 0)})$`;
   try {
     return new RegExp(source, `${flags}u`);
   } catch {
