@@ -11,7 +11,9 @@ import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
-import { startServer } from "./server/server.ts";
+import type { PullBehavior } from "./agent/images.ts";
+import { DockerRuntime } from "./runtime/docker-runtime.ts";
+import { type EmbeddedAgentConfig, startServer } from "./server/server.ts";
 
 const DEFAULT_PORT = 4566;
 const STATE_FILE = "server.json";
@@ -30,6 +32,12 @@ const { positionals, values } = parseArgs({
     host: { type: "string" },
     region: { type: "string" },
     detach: { type: "boolean" },
+    cluster: { type: "string" },
+    "no-agent": { type: "boolean" },
+    "bind-ip": { type: "string" },
+    "pull-behavior": { type: "string" },
+    "availability-zone": { type: "string" },
+    "docker-socket": { type: "string" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -68,7 +76,14 @@ async function up(): Promise<void> {
   if (running && isAlive(running.pid)) fail(`Berth is already running (pid ${running.pid}) at ${running.url}`);
   if (values.detach) return detach();
   mkdirSync(dataDir, { recursive: true });
-  const server = await startServer({ dataDir, port: portOption(), host: values.host ?? "127.0.0.1", logger: jsonLogger() });
+  const logger = jsonLogger();
+  const server = await startServer({
+    dataDir,
+    port: portOption(),
+    host: values.host ?? "127.0.0.1",
+    logger,
+    ...(values["no-agent"] ? {} : { agent: agentConfig(logger) }),
+  });
   const state: ServerState = { pid: process.pid, port: server.port, url: server.url };
   writeFileSync(join(dataDir, STATE_FILE), `${JSON.stringify(state)}\n`);
   process.stdout.write(`Berth is up at ${server.url} (data in ${dataDir}). Run: eval "$(./berth env)"\n`);
@@ -87,12 +102,34 @@ async function up(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
+const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"];
+
+/** The agent for this host: Docker at the default socket, joining the default cluster. */
+function agentConfig(logger: ReturnType<typeof jsonLogger>): EmbeddedAgentConfig {
+  const region = values.region ?? process.env["AWS_REGION"] ?? "us-east-1";
+  const pull = values["pull-behavior"] ?? process.env["ECS_IMAGE_PULL_BEHAVIOR"] ?? "default";
+  if (!PULL_BEHAVIORS.includes(pull)) fail(`--pull-behavior must be one of ${PULL_BEHAVIORS.join(", ")}`);
+  return {
+    runtime: new DockerRuntime({ socketPath: values["docker-socket"] ?? "/var/run/docker.sock", logger }),
+    cluster: values.cluster ?? "default",
+    region,
+    fargate: true,
+    availabilityZone: values["availability-zone"] ?? `${region}a`,
+    bindIp: values["bind-ip"] ?? "127.0.0.1",
+    pullBehavior: pull as PullBehavior,
+  };
+}
+
 /** Starts `berth up` in the background and returns once the API answers. */
 async function detach(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "berth.log"), "a");
   const args = [process.argv[1]!, "up", "--data-dir", dataDir, "--port", String(portOption())];
-  if (values.host) args.push("--host", values.host);
+  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket"] as const) {
+    const value = values[flag];
+    if (value !== undefined) args.push(`--${flag}`, value);
+  }
+  if (values["no-agent"]) args.push("--no-agent");
   const child = spawn(process.execPath, [...process.execArgv, ...args], { detached: true, stdio: ["ignore", log, log] });
   child.unref();
   const deadline = Date.now() + 30_000;
@@ -164,6 +201,8 @@ function env(): void {
 
 const HELP = `usage: berth <command> [options]
   up [--port 4566] [--data-dir ./.berth] [--host 127.0.0.1] [--detach]   start Berth
+     [--cluster default] [--region us-east-1] [--bind-ip 127.0.0.1] [--no-agent]
+     [--pull-behavior default|always|once|prefer-cached] [--availability-zone Z]
   down [--data-dir ./.berth]                                            stop a detached Berth
   env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
 `;

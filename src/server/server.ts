@@ -1,10 +1,14 @@
 /**
  * Composition root of the control plane: opens the store, loads the identity, wires the
- * services into the API and starts the HTTP listener. `startServer` resolves once the
- * port is bound; `close()` stops accepting, finishes in-flight requests and closes the store.
+ * services into the API, starts the HTTP listener, the background sweeps (agent liveness,
+ * stopped-task retention) and, unless disabled, the agent for this host. `startServer`
+ * resolves once the port is bound and the agent registered; `close()` stops accepting,
+ * stops the loops (containers keep running) and closes the store.
  */
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { Agent } from "../agent/agent.ts";
+import type { PullBehavior } from "../agent/images.ts";
 import { createHttpServer } from "../api/http-server.ts";
 import { ecsService } from "../api/ecs/ecs-service.ts";
 import { createApi } from "../api/router.ts";
@@ -12,20 +16,40 @@ import { stsService } from "../api/sts/sts-service.ts";
 import { systemClock } from "../core/clock.ts";
 import { randomIds } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
+import { AgentSignals, expireStoppedTasks, sweepAgents } from "../control/agents.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
+import { inProcessAgentChannel } from "./agent-channel.ts";
 import { type Identity, credentialLookup, loadOrCreateIdentity, principalOf } from "./identity.ts";
+
+export interface EmbeddedAgentConfig {
+  runtime: Runtime;
+  /** Cluster the host joins as a container instance ("default" unless set). */
+  cluster: string;
+  region: string;
+  fargate: boolean;
+  availabilityZone: string;
+  bindIp: string;
+  pullBehavior: PullBehavior;
+  pollMs?: number;
+  cleanupMs?: number;
+}
 
 export interface ServerConfig {
   dataDir: string;
   port: number;
   host: string;
   logger: Logger;
+  /** How long STOPPED tasks stay describable; ECS guarantees at least an hour. */
+  stoppedTaskRetentionMs?: number;
+  agent?: EmbeddedAgentConfig;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   identity: Identity;
+  agent?: Agent;
   close(): Promise<void>;
 }
 
@@ -33,9 +57,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const identity = loadOrCreateIdentity(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const deps = { store, clock: systemClock, ids: randomIds };
+  const signals = new AgentSignals();
   const admin = principalOf(identity, identity.admin);
   const handle = createApi({
-    services: [ecsService(deps), stsService((arn) => (arn === admin.arn ? admin : undefined))],
+    services: [ecsService(deps, signals.notify), stsService((arn) => (arn === admin.arn ? admin : undefined))],
     credentials: credentialLookup(identity),
     clock: systemClock,
     ids: randomIds,
@@ -48,17 +73,49 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const port = (http.address() as AddressInfo).port;
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+
+  const retention = config.stoppedTaskRetentionMs ?? 60 * 60_000;
+  const sweeps = setInterval(() => {
+    // Housekeeping only: a failed sweep is retried on the next tick.
+    sweepAgents(deps).catch((e: unknown) => config.logger.warn("agent sweep failed", { error: String(e) }));
+    expireStoppedTasks(deps, retention).catch((e: unknown) => config.logger.warn("task expiry failed", { error: String(e) }));
+  }, 5_000);
+  sweeps.unref();
+
+  let agent: Agent | undefined;
+  if (config.agent) {
+    const a = config.agent;
+    agent = new Agent({
+      channel: inProcessAgentChannel(deps, signals, identity.accountId),
+      runtime: a.runtime,
+      dataDir: config.dataDir,
+      region: a.region,
+      cluster: a.cluster,
+      fargate: a.fargate,
+      availabilityZone: a.availabilityZone,
+      bindIp: a.bindIp,
+      pullBehavior: a.pullBehavior,
+      logger: config.logger,
+      ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),
+      ...(a.cleanupMs !== undefined ? { cleanupMs: a.cleanupMs } : {}),
+    });
+    await agent.start();
+  }
   config.logger.info("berth server listening", { url, dataDir: config.dataDir });
-  return {
+  const running: RunningServer = {
     url,
     port,
     identity,
     async close() {
+      clearInterval(sweeps);
+      await agent?.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
-        http.closeIdleConnections();
+        http.closeAllConnections();
       });
       await store.close();
     },
   };
+  if (agent) running.agent = agent;
+  return running;
 }

@@ -7,11 +7,15 @@
 import Database from "better-sqlite3";
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { AccountSetting } from "../domain/account-settings.ts";
+import type { AgentRecord } from "../domain/agent.ts";
+import type { ContainerInstance } from "../domain/container-instance.ts";
+import type { Task } from "../domain/task.ts";
 import type { Cluster } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
-import type { FamilyQuery, Page, PageRequest, Store, TaskDefinitionQuery } from "./store.ts";
+import * as tables from "./sqlite-tasks.ts";
+import type { FamilyQuery, Page, PageRequest, Store, TaskDefinitionQuery, TaskQuery } from "./store.ts";
 
 type Row = { doc: string };
 
@@ -23,6 +27,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly runner: tables.Sql = { sql: (text) => this.sql(text), tx: (fn) => this.db.transaction(fn)() };
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -253,6 +258,57 @@ export class SqliteStore implements Store {
       name,
     );
     return r.changes > 0;
+  }
+
+  // --- agents, container instances, tasks (statements in sqlite-tasks.ts) -----------------
+
+  async putAgent(agent: AgentRecord): Promise<void> {
+    tables.putAgent(this.runner, agent);
+  }
+  async getAgent(agentId: string): Promise<AgentRecord | undefined> {
+    return tables.getAgent(this.runner, agentId);
+  }
+  async listAgents(): Promise<AgentRecord[]> {
+    return tables.listAgents(this.runner);
+  }
+  async agentGeneration(agentId: string): Promise<number> {
+    return tables.agentGeneration(this.runner, agentId);
+  }
+  async putContainerInstance(instance: ContainerInstance): Promise<ContainerInstance> {
+    return tables.putContainerInstance(this.runner, instance);
+  }
+  async getContainerInstance(region: string, cluster: string, id: string): Promise<ContainerInstance | undefined> {
+    return tables.getContainerInstance(this.runner, region, cluster, id);
+  }
+  async findContainerInstanceByAgent(agentId: string): Promise<ContainerInstance | undefined> {
+    return tables.findContainerInstanceByAgent(this.runner, agentId);
+  }
+  async listContainerInstances(region: string, cluster: string): Promise<ContainerInstance[]> {
+    return tables.listContainerInstances(this.runner, region, cluster);
+  }
+  async createTasks(tasks: Task[]): Promise<void> {
+    tables.createTasks(this.runner, tasks);
+  }
+  async getTask(region: string, taskId: string): Promise<Task | undefined> {
+    return tables.getTask(this.runner, region, taskId);
+  }
+  async updateTask(task: Task): Promise<Task> {
+    return tables.updateTask(this.runner, task);
+  }
+  async listTasks(query: TaskQuery): Promise<Page<Task>> {
+    return tables.listTasks(this.runner, query);
+  }
+  async liveTasksOnAgent(agentId: string): Promise<Task[]> {
+    return tables.liveTasksOnAgent(this.runner, agentId);
+  }
+  async liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]> {
+    return tables.liveTasksOnAgents(this.runner, agentIds);
+  }
+  async findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]> {
+    return tables.findTasksByClientToken(this.runner, region, cluster, clientToken);
+  }
+  async deleteTasksStoppedBefore(before: number): Promise<number> {
+    return tables.deleteTasksStoppedBefore(this.runner, before);
   }
 
   async close(): Promise<void> {

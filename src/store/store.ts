@@ -8,6 +8,9 @@
  * two clusters, as on AWS.
  */
 import type { AccountSetting } from "../domain/account-settings.ts";
+import type { AgentRecord } from "../domain/agent.ts";
+import type { ContainerInstance } from "../domain/container-instance.ts";
+import type { Task } from "../domain/task.ts";
 import type { Cluster } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
@@ -34,6 +37,17 @@ export interface FamilyQuery extends PageRequest {
   region: string;
   familyPrefix?: string;
   status: "ACTIVE" | "INACTIVE" | "ALL";
+}
+
+export interface TaskQuery extends PageRequest {
+  region: string;
+  cluster: string;
+  desiredStatus: "RUNNING" | "STOPPED";
+  containerInstanceArn?: string;
+  family?: string;
+  group?: string;
+  startedBy?: string;
+  launchType?: string;
 }
 
 export interface Store {
@@ -74,6 +88,39 @@ export interface Store {
   getAccountSettings(region: string, principalArn: string): Promise<AccountSetting[]>;
   putAccountSetting(region: string, setting: AccountSetting): Promise<void>;
   deleteAccountSetting(region: string, principalArn: string, name: string): Promise<boolean>;
+
+  // Agents
+  putAgent(agent: AgentRecord): Promise<void>;
+  getAgent(agentId: string): Promise<AgentRecord | undefined>;
+  listAgents(): Promise<AgentRecord[]>;
+  /** Increases whenever the agent's desired task set changes. */
+  agentGeneration(agentId: string): Promise<number>;
+
+  // Container instances
+  /** Inserts or replaces; a replace is guarded by the stored version (StaleVersion). */
+  putContainerInstance(instance: ContainerInstance): Promise<ContainerInstance>;
+  getContainerInstance(region: string, cluster: string, id: string): Promise<ContainerInstance | undefined>;
+  findContainerInstanceByAgent(agentId: string): Promise<ContainerInstance | undefined>;
+  /** Every container instance of a cluster, any status, ordered by id. */
+  listContainerInstances(region: string, cluster: string): Promise<ContainerInstance[]>;
+
+  // Tasks
+  /** Stores new tasks in one transaction and bumps their agents' generations. */
+  createTasks(tasks: Task[]): Promise<void>;
+  getTask(region: string, taskId: string): Promise<Task | undefined>;
+  /**
+   * Replaces a task if its stored version equals `task.version` (else StaleVersion); the
+   * stored copy gets version + 1. Bumps the agent's generation when desiredStatus changed.
+   */
+  updateTask(task: Task): Promise<Task>;
+  listTasks(query: TaskQuery): Promise<Page<Task>>;
+  /** Tasks on an agent that are not yet STOPPED. */
+  liveTasksOnAgent(agentId: string): Promise<Task[]>;
+  /** Tasks not yet STOPPED on any of the given agents (placement accounting). */
+  liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]>;
+  findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]>;
+  /** Removes STOPPED tasks whose stoppedAt is before `before`; returns how many. */
+  deleteTasksStoppedBefore(before: number): Promise<number>;
 
   close(): Promise<void>;
 }

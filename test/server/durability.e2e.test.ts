@@ -23,7 +23,7 @@ describe("durability", () => {
     let revisions = 0;
     let accountId: string | undefined;
     for (let round = 0; round < 5; round++) {
-      const berth = await spawnBerth(dataDir, port);
+      const berth = await spawnBerth(dataDir, port, ["--no-agent"]);
       accountId ??= berth.identity.accountId;
       assert.equal(berth.identity.accountId, accountId, "the account survives restarts");
       const client = ecsClient(berth);
@@ -53,7 +53,7 @@ describe("durability", () => {
       revisions = reg.taskDefinition!.revision!;
       await killHard(berth);
     }
-    const last = await spawnBerth(dataDir, port);
+    const last = await spawnBerth(dataDir, port, ["--no-agent"]);
     try {
       const tags = await ecsClient(last).send(
         new ListTagsForResourceCommand({ resourceArn: `arn:aws:ecs:ap-south-1:${accountId}:task-definition/durable:5` }),

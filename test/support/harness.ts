@@ -10,7 +10,10 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { silentLogger } from "../../src/core/logger.ts";
 import type { Identity } from "../../src/server/identity.ts";
 import { loadOrCreateIdentity } from "../../src/server/identity.ts";
-import { type RunningServer, startServer } from "../../src/server/server.ts";
+import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
+import type { Runtime } from "../../src/runtime/runtime.ts";
+import { type EmbeddedAgentConfig, type RunningServer, startServer } from "../../src/server/server.ts";
+import { ensureBusyboxImage } from "./images.ts";
 
 export const AWS_CLI = process.env["BERTH_AWS_CLI"] ?? "/usr/bin/aws";
 export const REGION = "ap-south-1";
@@ -24,16 +27,43 @@ export interface TestServer {
   url: string;
   dataDir: string;
   identity: Identity;
+  server: RunningServer;
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  dataDir?: string;
+  /** Run the embedded agent on real Docker (the default runtime) or on the given runtime. */
+  agent?: boolean | Partial<EmbeddedAgentConfig> & { runtime?: Runtime };
+}
+
 /** An in-process server on a free port; close() also removes its data dir. */
-export async function startTestServer(dataDir = tempDir()): Promise<TestServer> {
-  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: silentLogger });
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? tempDir();
+  let agent: EmbeddedAgentConfig | undefined;
+  if (options.agent) {
+    const overrides = options.agent === true ? {} : options.agent;
+    const runtime = overrides.runtime ?? new DockerRuntime();
+    if (!overrides.runtime) await ensureBusyboxImage(runtime as DockerRuntime);
+    agent = {
+      runtime,
+      cluster: "default",
+      region: REGION,
+      fargate: true,
+      availabilityZone: `${REGION}a`,
+      bindIp: "127.0.0.1",
+      pullBehavior: "default",
+      pollMs: 250,
+      cleanupMs: 5_000,
+      ...overrides,
+    };
+  }
+  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: silentLogger, ...(agent ? { agent } : {}) });
   return {
     url: server.url,
     dataDir,
     identity: server.identity,
+    server,
     async close() {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -106,8 +136,9 @@ export interface BerthProcess {
   identity: Identity;
 }
 
-export async function spawnBerth(dataDir: string, port: number): Promise<BerthProcess> {
-  const child = spawn(process.execPath, [join(ROOT, "dist/berth.js"), "up", "--port", String(port), "--data-dir", dataDir], {
+export async function spawnBerth(dataDir: string, port: number, extraArgs: string[] = []): Promise<BerthProcess> {
+  const args = [join(ROOT, "dist/berth.js"), "up", "--port", String(port), "--data-dir", dataDir, ...extraArgs];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

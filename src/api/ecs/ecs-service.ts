@@ -7,12 +7,14 @@ import * as accountSettings from "../../control/account-settings.ts";
 import * as clusters from "../../control/clusters.ts";
 import type { CallContext, ControlDeps } from "../../control/context.ts";
 import * as tags from "../../control/tags.ts";
+import type { AgentNotifier } from "../../control/tasks.ts";
 import * as taskDefinitions from "../../control/task-definitions.ts";
 import type { Tag } from "../../domain/tags.ts";
 import type * as ecs from "../models/ecs.types.ts";
 import { ecsModel } from "../models/ecs.model.ts";
 import type { ServiceDefinition } from "../service.ts";
 import { ECS_ERRORS } from "./ecs-errors.ts";
+import { defined, taskOperations } from "./ecs-task-operations.ts";
 import { type ClusterInclude, clusterView, taskDefinitionView } from "./ecs-views.ts";
 
 const NO_INCLUDE: ReadonlySet<ClusterInclude> = new Set(["SETTINGS"]);
@@ -20,7 +22,8 @@ const CREATE_INCLUDE: ReadonlySet<ClusterInclude> = new Set(["SETTINGS", "CONFIG
 
 const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
-export function ecsService(deps: ControlDeps): ServiceDefinition {
+/** `notify` wakes the agents whose desired tasks an operation changed. */
+export function ecsService(deps: ControlDeps, notify: AgentNotifier): ServiceDefinition {
   const op = <I, O extends object>(fn: (ctx: CallContext, input: I) => Promise<O>) => fn;
   return {
     signingName: "ecs",
@@ -121,11 +124,8 @@ export function ecsService(deps: ControlDeps): ServiceDefinition {
         setting: (await accountSettings.deleteAccountSetting(deps, ctx, input.name, input.principalArn)) as ecs.Setting,
       })),
       ListAccountSettings: op((ctx, input: ecs.ListAccountSettingsRequest) => accountSettings.listAccountSettings(deps, ctx, defined(input))),
+
+      ...taskOperations(deps, notify),
     },
   };
-}
-
-/** Drops undefined members so commands satisfy exactOptionalPropertyTypes. */
-function defined<T extends object>(input: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null)) as never;
 }

@@ -1,0 +1,239 @@
+/**
+ * The node agent: registers its host, long-polls the desired task set, keeps one TaskRunner
+ * per task, sends coalesced task reports (retrying while the server is away) and heartbeats.
+ * Containers carry labels naming their task, so a restarted agent adopts them instead of
+ * starting them again. Tasks keep running while the agent or the server is down.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "../core/logger.ts";
+import { AGENT_PROTOCOL_VERSION, type AgentChannel, type DesiredTask, type TaskReport } from "../protocol/agent-protocol.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { LABEL } from "./container-config.ts";
+import type { PullBehavior } from "./images.ts";
+import { awsvpcNetwork, ensureTaskNetwork } from "./task-network.ts";
+import { TaskRunner } from "./task-runner.ts";
+
+export const AGENT_VERSION = "1.0.0-berth";
+
+export interface AgentConfig {
+  channel: AgentChannel;
+  runtime: Runtime;
+  dataDir: string;
+  region: string;
+  /** Join this cluster as a container instance; absent for a Fargate-only host. */
+  cluster?: string;
+  fargate: boolean;
+  availabilityZone: string;
+  bindIp: string;
+  pullBehavior: PullBehavior;
+  /** Base URL containers use for the metadata endpoint (http://169.254.170.2), if served. */
+  metadataBaseUrl?: string;
+  pollMs?: number;
+  cleanupMs?: number;
+  heartbeatMs?: number;
+  logger: Logger;
+}
+
+export class Agent {
+  readonly agentId: string;
+  private readonly runners = new Map<string, TaskRunner>();
+  private readonly pending = new Map<string, TaskReport>();
+  private readonly abort = new AbortController();
+  private flushing = false;
+  containerInstanceArn?: string;
+
+  constructor(private readonly config: AgentConfig) {
+    this.agentId = loadAgentId(config.dataDir);
+  }
+
+  async start(): Promise<void> {
+    const { runtime, channel } = this.config;
+    await runtime.ping();
+    await ensureTaskNetwork(runtime);
+    const info = await runtime.info();
+    const welcome = await retry(() =>
+      channel.register({
+        protocolVersion: AGENT_PROTOCOL_VERSION,
+        agentId: this.agentId,
+        hostname: info.hostname || hostname(),
+        agentVersion: AGENT_VERSION,
+        resources: { cpu: info.cpus * 1024, memoryMiB: info.memoryMiB },
+        attributes: {
+          "ecs.os-type": "linux",
+          "ecs.os-family": "LINUX",
+          "ecs.cpu-architecture": info.arch === "aarch64" || info.arch === "arm64" ? "arm64" : "x86_64",
+          "ecs.availability-zone": this.config.availabilityZone,
+          "ecs.instance-type": "berth.host",
+        },
+        region: this.config.region,
+        ...(this.config.cluster ? { cluster: this.config.cluster } : {}),
+        fargate: this.config.fargate,
+        reservedPorts: [22, 2375, 2376, 51678, 51679],
+      }), this.abort.signal);
+    if (welcome?.containerInstanceArn) this.containerInstanceArn = welcome.containerInstanceArn;
+    void runtime.events((event) => {
+      const arn = event.labels[LABEL.taskArn];
+      if (arn) this.runners.get(arn)?.wake();
+    }, this.abort.signal);
+    void this.pollLoop();
+    void this.heartbeatLoop();
+    this.config.logger.info("agent started", { agentId: this.agentId, containerInstanceArn: this.containerInstanceArn });
+  }
+
+  /** Stops the agent's loops. Containers keep running; a new agent adopts them. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+  }
+
+  private async pollLoop(): Promise<void> {
+    let generation = -1;
+    while (!this.abort.signal.aborted) {
+      try {
+        const state = await this.config.channel.desiredState(this.agentId, generation, 20_000);
+        generation = state.generation;
+        await this.reconcile(state.tasks);
+      } catch (error) {
+        if (this.abort.signal.aborted) return;
+        this.config.logger.warn("desired state poll failed", { error: String(error) });
+        await delay(1000, this.abort.signal);
+      }
+    }
+  }
+
+  private async reconcile(tasks: DesiredTask[]): Promise<void> {
+    for (const desired of tasks) {
+      const arn = desired.spec.taskArn;
+      const runner = this.runners.get(arn);
+      if (runner) {
+        runner.update(desired);
+        continue;
+      }
+      const existing = await this.config.runtime.listContainers({ [LABEL.taskArn]: arn });
+      this.runners.set(arn, new TaskRunner(this.runnerDeps(), desired, existing));
+    }
+    // Runners whose tasks the server no longer lists have been acknowledged as STOPPED.
+    const live = new Set(tasks.map((t) => t.spec.taskArn));
+    for (const [arn, runner] of this.runners) {
+      if (!live.has(arn)) void runner.done.then(() => this.runners.delete(arn));
+    }
+  }
+
+  private runnerDeps() {
+    const { config } = this;
+    return {
+      runtime: config.runtime,
+      agentId: this.agentId,
+      now: () => Date.now(),
+      bindIp: config.bindIp,
+      pullBehavior: config.pullBehavior,
+      network: awsvpcNetwork(config.runtime, this.agentId),
+      extraEnv: (task: DesiredTask["spec"], containerName: string) => {
+        const env: Record<string, string> = {
+          AWS_REGION: task.region,
+          AWS_DEFAULT_REGION: task.region,
+          AWS_EXECUTION_ENV: task.launchType === "FARGATE" ? "AWS_ECS_FARGATE" : "AWS_ECS_EC2",
+        };
+        if (config.metadataBaseUrl) {
+          const token = metadataToken(this.agentId, task.taskArn, containerName);
+          env["ECS_CONTAINER_METADATA_URI_V4"] = `${config.metadataBaseUrl}/v4/${token}`;
+          env["ECS_CONTAINER_METADATA_URI"] = `${config.metadataBaseUrl}/v3/${token}`;
+          env["ECS_AGENT_URI"] = `${config.metadataBaseUrl}/api/${token}`;
+        }
+        return env;
+      },
+      report: (report: TaskReport) => this.enqueue(report),
+      pollMs: config.pollMs ?? 1000,
+      cleanupMs: config.cleanupMs ?? 60_000,
+      log: (message: string, fields?: Record<string, unknown>) => config.logger.info(message, fields),
+    };
+  }
+
+  /** Keeps only the newest report per task; a flush sends them all. */
+  private enqueue(report: TaskReport): void {
+    this.pending.set(report.taskArn, report);
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.size > 0 && !this.abort.signal.aborted) {
+        const batch = [...this.pending.values()];
+        this.pending.clear();
+        try {
+          await this.config.channel.report(this.agentId, batch);
+        } catch (error) {
+          // The server is away: keep the newest of each and try again shortly.
+          for (const r of batch) if (!this.pending.has(r.taskArn)) this.pending.set(r.taskArn, r);
+          this.config.logger.warn("report failed", { error: String(error) });
+          await delay(1000, this.abort.signal);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      await delay(this.config.heartbeatMs ?? 10_000, this.abort.signal);
+      if (this.abort.signal.aborted) return;
+      await this.config.channel.heartbeat(this.agentId).catch((e: unknown) => this.config.logger.warn("heartbeat failed", { error: String(e) }));
+    }
+  }
+
+  /** The container a metadata token names, for the metadata endpoint. */
+  lookupToken(token: string): { taskArn: string; containerName: string } | undefined {
+    for (const [arn, runner] of this.runners) {
+      for (const name of runner.containerNames) {
+        if (metadataToken(this.agentId, arn, name) === token) return { taskArn: arn, containerName: name };
+      }
+    }
+    return undefined;
+  }
+
+  runner(taskArn: string): TaskRunner | undefined {
+    return this.runners.get(taskArn);
+  }
+}
+
+function metadataToken(agentId: string, taskArn: string, containerName: string): string {
+  return createHash("sha256").update(`${agentId}\u0000${taskArn}\u0000${containerName}`).digest("hex").slice(0, 32);
+}
+
+/** The agent's id lives in its data dir so that a restarted agent is the same agent. */
+function loadAgentId(dataDir: string): string {
+  const dir = join(dataDir, "agent");
+  const path = join(dir, "agent-id");
+  if (existsSync(path)) return readFileSync(path, "utf8").trim();
+  mkdirSync(dir, { recursive: true });
+  const id = randomBytes(16).toString("hex");
+  writeFileSync(path, `${id}\n`);
+  return id;
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+async function retry<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  for (let attempt = 0; !signal.aborted; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await delay(500 * 2 ** attempt, signal);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,321 @@
+/**
+ * One runner per task: the only code that changes the task's known status on this host. It
+ * provisions the task network, pulls images, creates and starts containers in dependsOn
+ * order, watches them (exit codes, health, OOM), and on a stop request or an essential exit
+ * stops them in reverse order and reports STOPPED. After an agent restart it adopts the
+ * task's existing containers instead of creating new ones.
+ *
+ * Observation is level-triggered: each pass re-inspects every container; runtime events only
+ * wake the runner early, so a missed event costs one poll interval.
+ */
+import type { DesiredTask, TaskReport } from "../protocol/agent-protocol.ts";
+import type { ContainerState, Runtime } from "../runtime/runtime.ts";
+import { LABEL, containerSpec, dockerName, dockerVolumes } from "./container-config.ts";
+import { type Dependency, readiness, stopOrder } from "./container-order.ts";
+import { pullImage, type PullBehavior } from "./images.ts";
+import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
+
+export interface TaskNetwork {
+  /** For awsvpc: creates (or finds) the task's pause container; returns its id and IP. */
+  provision(task: DesiredTask["spec"], existing: ContainerState | undefined): Promise<{ pauseId: string; ipAddress: string }>;
+  release(pauseId: string): Promise<void>;
+}
+
+export interface RunnerDeps {
+  runtime: Runtime;
+  agentId: string;
+  now(): number;
+  bindIp: string;
+  pullBehavior: PullBehavior;
+  network: TaskNetwork;
+  /** Environment Berth adds to a container (metadata endpoint, region, execution env). */
+  extraEnv(task: DesiredTask["spec"], containerName: string): Record<string, string>;
+  report(report: TaskReport): void;
+  pollMs: number;
+  /** How long stopped containers stay on the host before removal. */
+  cleanupMs: number;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+class StartFailure extends Error {
+  constructor(readonly stopCode: string, reason: string) {
+    super(reason);
+  }
+}
+
+export class TaskRunner {
+  private desired: DesiredTask;
+  private status = "PROVISIONING";
+  private readonly containers: TrackedContainer[];
+  private readonly times: Partial<Record<"pullStartedAt" | "pullStoppedAt" | "startedAt" | "stoppingAt" | "executionStoppedAt" | "stoppedAt", number>> = {};
+  private stopCode?: string;
+  private stoppedReason?: string;
+  private pauseId?: string;
+  private ipAddress?: string;
+  private seq = 0;
+  private wakeUp: (() => void) | undefined;
+  readonly done: Promise<void>;
+
+  constructor(private readonly deps: RunnerDeps, desired: DesiredTask, existing: readonly ContainerState[] = []) {
+    this.desired = desired;
+    this.containers = desired.spec.containers.map((c) => containerFromDefinition(c));
+    const pause = existing.find((c) => c.labels[LABEL.role] === "pause");
+    for (const state of existing) {
+      const tracked = this.containers.find((c) => c.name === state.labels[LABEL.containerName]);
+      if (tracked && state.labels[LABEL.role] !== "pause") tracked.state = state;
+    }
+    this.done = this.run(pause, existing.length > 0);
+  }
+
+  get containerNames(): string[] {
+    return this.containers.map((c) => c.name);
+  }
+
+  get taskArn(): string {
+    return this.desired.spec.taskArn;
+  }
+
+  /** A newer desired state from the server; only a move to STOPPED matters to a runner. */
+  update(desired: DesiredTask): void {
+    if (this.desired.desiredStatus === "STOPPED") return;
+    this.desired = desired;
+    this.wake();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private get stopRequested(): boolean {
+    return this.desired.desiredStatus === "STOPPED";
+  }
+
+  private async run(pause: ContainerState | undefined, adopting: boolean): Promise<void> {
+    try {
+      if (adopting) this.deps.log("adopting task", { task: this.taskArn });
+      await this.provision(pause);
+      if (!this.stopRequested) await this.prepare();
+      if (!this.stopRequested) await this.startContainers();
+      if (!this.stopRequested) await this.monitor();
+    } catch (error) {
+      if (error instanceof StartFailure) this.fail(error.stopCode, error.message);
+      else this.fail("TaskFailedToStart", `CannotStartContainerError: ${(error as Error).message}`);
+    }
+    await this.stopAll();
+    setTimeout(() => void this.cleanup(), this.deps.cleanupMs).unref();
+  }
+
+  private fail(stopCode: string, reason: string): void {
+    if (this.stopCode !== undefined) return;
+    this.stopCode = stopCode;
+    this.stoppedReason = reason;
+    this.deps.log("task stopping", { task: this.taskArn, stopCode, reason });
+  }
+
+  private setStatus(status: string): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.emit();
+  }
+
+  private emit(): void {
+    this.deps.report(
+      buildReport({
+        taskArn: this.taskArn,
+        status: this.status,
+        seq: ++this.seq,
+        times: this.times,
+        containers: this.containers,
+        ...(this.stopCode !== undefined ? { stopCode: this.stopCode } : {}),
+        ...(this.stoppedReason !== undefined ? { stoppedReason: this.stoppedReason } : {}),
+        ...(this.ipAddress !== undefined ? { ipAddress: this.ipAddress } : {}),
+      }),
+    );
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        if (self.wakeUp === done) self.wakeUp = undefined;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async provision(pause: ContainerState | undefined): Promise<void> {
+    this.emit();
+    if (this.desired.spec.networkMode === "awsvpc" && !this.stopRequested) {
+      const net = await this.deps.network.provision(this.desired.spec, pause);
+      this.pauseId = net.pauseId;
+      this.ipAddress = net.ipAddress;
+    }
+    this.setStatus("PENDING");
+  }
+
+  /** Pulls images (per the pull behaviour), creates volumes and any missing containers. */
+  private async prepare(): Promise<void> {
+    const { runtime } = this.deps;
+    const missing = this.containers.filter((c) => !c.state);
+    if (missing.length > 0) {
+      this.times.pullStartedAt ??= this.deps.now();
+      for (const image of new Set(missing.map((c) => c.image))) {
+        const result = await pullImage(runtime, image, this.deps.pullBehavior);
+        if (!result.ok) throw new StartFailure("TaskFailedToStart", `CannotPullContainerError: ${result.message}`);
+        for (const c of this.containers) if (c.image === image && result.digest) c.imageDigest = result.digest;
+      }
+      this.times.pullStoppedAt ??= this.deps.now();
+    }
+    this.setStatus("ACTIVATING");
+    for (const v of dockerVolumes(this.desired.spec)) {
+      const options = { labels: { ...v.labels, [LABEL.agentId]: this.deps.agentId, [LABEL.taskArn]: this.taskArn } } as Parameters<Runtime["createVolume"]>[1] & object;
+      if (v.driver) options.driver = v.driver;
+      if (v.driverOpts) options.driverOpts = v.driverOpts;
+      await runtime.createVolume(v.name, options);
+    }
+    const task = this.desired.spec;
+    for (const c of missing) {
+      const spec = containerSpec(c.definition, {
+        task,
+        agentId: this.deps.agentId,
+        networkMode: this.pauseId ? `container:${this.pauseId}` : task.networkMode,
+        bindIp: this.deps.bindIp,
+        extraEnv: this.deps.extraEnv(task, c.name),
+        dockerNameOf: (name) => dockerName(task, name),
+      });
+      try {
+        const id = await runtime.createContainer(spec);
+        c.state = await runtime.inspectContainer(id);
+      } catch (error) {
+        throw new StartFailure("TaskFailedToStart", `CannotCreateContainerError: ${(error as Error).message}`);
+      }
+    }
+    this.emit();
+  }
+
+  private async refresh(): Promise<boolean> {
+    let changed = false;
+    for (const c of this.containers) {
+      if (!c.state) continue;
+      const next = await this.deps.runtime.inspectContainer(c.state.id);
+      if (!next) {
+        // Removed behind our back: report it as stopped with no exit code.
+        if (!c.gone) changed = true;
+        c.gone = true;
+        continue;
+      }
+      if (JSON.stringify(next) !== JSON.stringify(c.state)) changed = true;
+      c.state = next;
+    }
+    return changed;
+  }
+
+  private observe = (name: string) => {
+    const c = this.containers.find((x) => x.name === name);
+    if (!c) return undefined;
+    const s = c.state;
+    const exited = c.gone || (!!s && !s.running && s.startedAt !== undefined);
+    const observed: { started: boolean; exited: boolean; exitCode?: number; health?: "starting" | "healthy" | "unhealthy" } = {
+      started: !!s?.startedAt,
+      exited,
+    };
+    if (s?.exitCode !== undefined) observed.exitCode = s.exitCode;
+    if (s?.health !== undefined) observed.health = s.health;
+    return observed;
+  };
+
+  /** An essential container that has exited stops the task. */
+  private essentialExit(): boolean {
+    const exited = this.containers.find((c) => c.essential && this.observe(c.name)?.exited);
+    if (!exited) return false;
+    this.fail("EssentialContainerExited", "Essential container in task exited");
+    return true;
+  }
+
+  private async startContainers(): Promise<void> {
+    const began = this.deps.now();
+    for (;;) {
+      if (this.stopRequested) return;
+      if (await this.refresh()) this.emit();
+      if (this.essentialExit()) return;
+      let waiting = false;
+      for (const c of this.containers) {
+        if (!c.state || c.state.startedAt !== undefined || c.gone) continue;
+        const ready = readiness(c.dependsOn, this.observe);
+        if (ready.kind === "never") throw new StartFailure("TaskFailedToStart", `DependencyError: ${ready.reason}`);
+        if (ready.kind === "wait") {
+          const timeout = c.startTimeoutSec;
+          if (timeout !== undefined && this.deps.now() - began > timeout * 1000) {
+            throw new StartFailure("TaskFailedToStart", `ContainerRuntimeTimeoutError: Could not transition to started; timed out after waiting ${timeout}s for dependencies of container ${c.name}`);
+          }
+          waiting = true;
+          continue;
+        }
+        try {
+          await this.deps.runtime.startContainer(c.state.id);
+        } catch (error) {
+          throw new StartFailure("TaskFailedToStart", `CannotStartContainerError: ${(error as Error).message}`);
+        }
+        c.state = (await this.deps.runtime.inspectContainer(c.state.id)) ?? c.state;
+        this.emit();
+      }
+      if (!waiting && this.containers.every((c) => c.gone || c.state?.startedAt !== undefined)) {
+        this.times.startedAt ??= this.deps.now();
+        this.setStatus("RUNNING");
+        return;
+      }
+      await this.sleep(Math.min(this.deps.pollMs, 250));
+    }
+  }
+
+  private async monitor(): Promise<void> {
+    for (;;) {
+      if (this.stopRequested) return;
+      if (await this.refresh()) this.emit();
+      if (this.essentialExit()) return;
+      await this.sleep(this.deps.pollMs);
+    }
+  }
+
+  private async stopAll(): Promise<void> {
+    if (this.stopRequested && this.stopCode === undefined) {
+      this.stopCode = this.desired.stopCode ?? "UserInitiated";
+      this.stoppedReason = this.desired.stoppedReason ?? "Task stopped by user";
+    }
+    this.times.stoppingAt ??= this.deps.now();
+    this.setStatus("DEACTIVATING");
+    this.setStatus("STOPPING");
+    const byName = new Map(this.containers.map((c) => [c.name, c] as const));
+    const order = stopOrder(this.containers.map((c) => c.name), (n) => byName.get(n)?.dependsOn ?? []);
+    for (const name of order) {
+      const c = byName.get(name)!;
+      if (!c.state || c.gone) continue;
+      try {
+        const current = await this.deps.runtime.inspectContainer(c.state.id);
+        if (current?.running) await this.deps.runtime.stopContainer(c.state.id, c.stopTimeoutSec ?? 30);
+      } catch (error) {
+        this.deps.log("stop failed", { task: this.taskArn, container: name, error: String(error) });
+      }
+    }
+    await this.refresh();
+    this.times.executionStoppedAt ??= this.deps.now();
+    this.setStatus("DEPROVISIONING");
+    if (this.pauseId) await this.deps.network.release(this.pauseId).catch((e: unknown) => this.deps.log("release failed", { error: String(e) }));
+    this.times.stoppedAt ??= this.deps.now();
+    this.setStatus("STOPPED");
+  }
+
+  private async cleanup(): Promise<void> {
+    for (const c of this.containers) {
+      if (c.state) await this.deps.runtime.removeContainer(c.state.id, { force: true, volumes: true }).catch(() => undefined);
+    }
+    for (const v of dockerVolumes(this.desired.spec)) {
+      if (!v.shared) await this.deps.runtime.removeVolume(v.name).catch(() => undefined);
+    }
+  }
+}
+
+export type { Dependency };

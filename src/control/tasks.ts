@@ -1,0 +1,229 @@
+/**
+ * Task use cases: RunTask (resolve the definition and overrides, place, store), StopTask
+ * (desired status only: the agent stops the containers and reports), DescribeTasks and
+ * ListTasks. The API never waits for containers.
+ */
+import { ecsArn, lastSegment, parseArn } from "../core/arn.ts";
+import { BerthError, ErrorCode, clientError, invalidParameter } from "../core/errors.ts";
+import type { Tag } from "../domain/tags.ts";
+import { type Task, USER_STOP_REASON } from "../domain/task.ts";
+import { type TaskOverride, planLaunch } from "../domain/task-launch.ts";
+import { clusterNameOf, requireCluster } from "./clusters.ts";
+import type { CallContext, ControlDeps } from "./context.ts";
+import { pageRequest, withToken } from "./pagination.ts";
+import { type PlacementFailure, placeOnAgents } from "./task-placement.ts";
+import { findTaskDefinition } from "./task-definitions.ts";
+
+export interface RunTaskCommand {
+  cluster?: string;
+  taskDefinition: string;
+  count?: number;
+  launchType?: "EC2" | "FARGATE" | "EXTERNAL";
+  capacityProviderStrategy?: { capacityProvider: string; weight?: number; base?: number }[];
+  overrides?: TaskOverride;
+  startedBy?: string;
+  group?: string;
+  tags?: Tag[];
+  clientToken?: string;
+  networkConfiguration?: { awsvpcConfiguration?: { subnets?: string[] } };
+  placementConstraints?: { type: "distinctInstance" | "memberOf"; expression?: string }[];
+  placementStrategy?: { type: "binpack" | "spread" | "random"; field?: string }[];
+  propagateTags?: string;
+}
+
+export interface RunTaskResult {
+  tasks: Task[];
+  failures: PlacementFailure[];
+}
+
+/** Tells the agent side that an agent's desired set changed (wakes long-polls). */
+export type AgentNotifier = (agentId: string) => void;
+
+export async function runTask(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, cmd: RunTaskCommand): Promise<RunTaskResult> {
+  const cluster = await requireCluster(deps, ctx, cmd.cluster);
+  const count = cmd.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 10) throw invalidParameter("count must be between 1 and 10.");
+  if (cmd.clientToken) {
+    const earlier = await deps.store.findTasksByClientToken(ctx.scope.region, cluster.clusterName, cmd.clientToken);
+    if (earlier.length > 0) return { tasks: earlier, failures: [] };
+  }
+  const td = await findTaskDefinition(deps, ctx, cmd.taskDefinition);
+  if (!td) throw clientError("TaskDefinition not found.");
+  if (td.status !== "ACTIVE") throw clientError(`TaskDefinition is inactive`);
+  const { launchType, capacityProviderName } = chooseLaunchType(cmd, cluster.defaultCapacityProviderStrategy);
+  const networkMode = (td.document["networkMode"] as Task["networkMode"] | undefined) ?? "bridge";
+  if (launchType === "FARGATE") {
+    if (!td.compatibilities.includes("FARGATE")) throw clientError("Task definition does not support launch_type FARGATE.");
+  }
+  if (networkMode === "awsvpc" && !cmd.networkConfiguration?.awsvpcConfiguration) {
+    throw invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+  }
+  const overrides = cmd.overrides ?? {};
+  const plan = planLaunch(td.document, overrides);
+  const placement = await placeOnAgents(deps, ctx.scope.region, cluster.clusterName, launchType, {
+    cpu: plan.reservedCpu,
+    memory: plan.reservedMemory,
+    ports: plan.fixedPorts,
+    group: cmd.group ?? `family:${td.family}`,
+    constraints: [...(cmd.placementConstraints ?? []), ...((td.document["placementConstraints"] as never[] | undefined) ?? [])],
+    strategy: cmd.placementStrategy ?? [],
+  }, count);
+
+  const now = deps.clock.now();
+  const tasks: Task[] = placement.placements.map((slot) => {
+    const taskId = deps.ids.hex32();
+    const task: Task = {
+      region: ctx.scope.region,
+      taskArn: ecsArn(ctx.scope, `task/${cluster.clusterName}/${taskId}`),
+      taskId,
+      clusterArn: cluster.clusterArn,
+      clusterName: cluster.clusterName,
+      taskDefinitionArn: td.taskDefinitionArn,
+      family: td.family,
+      revision: td.revision,
+      launchType,
+      agentId: slot.agentId,
+      networkMode,
+      lastStatus: "PROVISIONING",
+      desiredStatus: "RUNNING",
+      reservedCpu: plan.reservedCpu,
+      reservedMemory: plan.reservedMemory,
+      reservedPorts: plan.fixedPorts,
+      overrides: overrides as Record<string, unknown>,
+      resolvedContainers: plan.containers,
+      volumes: (td.document["volumes"] as Record<string, unknown>[] | undefined) ?? [],
+      group: cmd.group ?? `family:${td.family}`,
+      availabilityZone: slot.availabilityZone,
+      containers: plan.containers.map((c) => ({
+        containerArn: ecsArn(ctx.scope, `container/${cluster.clusterName}/${taskId}/${deps.ids.uuid()}`),
+        name: c["name"] as string,
+        image: c["image"] as string,
+        essential: c["essential"] !== false,
+        lastStatus: "PENDING",
+        healthStatus: "UNKNOWN",
+        networkBindings: [],
+        cpu: String(c["cpu"] ?? 0),
+        ...(c["memory"] !== undefined ? { memory: String(c["memory"]) } : {}),
+        ...(c["memoryReservation"] !== undefined ? { memoryReservation: String(c["memoryReservation"]) } : {}),
+      })),
+      healthStatus: "UNKNOWN",
+      createdAt: now,
+      version: 1,
+    };
+    if (plan.cpu !== undefined) task.cpu = String(plan.cpu);
+    if (plan.memory !== undefined) task.memory = String(plan.memory);
+    if (slot.containerInstanceArn) task.containerInstanceArn = slot.containerInstanceArn;
+    if (capacityProviderName) task.capacityProviderName = capacityProviderName;
+    if (cmd.startedBy !== undefined) task.startedBy = cmd.startedBy;
+    if (cmd.clientToken !== undefined) task.clientToken = cmd.clientToken;
+    for (const key of ["pidMode", "ipcMode"] as const) {
+      const v = td.document[key];
+      if (typeof v === "string") task[key] = v;
+    }
+    return task;
+  });
+  if (tasks.length > 0) {
+    await deps.store.createTasks(tasks);
+    const tags = cmd.tags ?? [];
+    const inherited = cmd.propagateTags === "TASK_DEFINITION" ? await deps.store.getTags(td.taskDefinitionArn) : [];
+    for (const t of tasks) if (tags.length + inherited.length > 0) await deps.store.putTags(t.taskArn, [...inherited, ...tags]);
+    for (const agentId of new Set(tasks.map((t) => t.agentId))) notify(agentId);
+  }
+  return { tasks, failures: placement.failures };
+}
+
+function chooseLaunchType(
+  cmd: RunTaskCommand,
+  clusterDefault: { capacityProvider: string }[],
+): { launchType: Task["launchType"]; capacityProviderName?: string } {
+  if (cmd.launchType && cmd.capacityProviderStrategy?.length) {
+    throw invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
+  }
+  if (cmd.launchType) return { launchType: cmd.launchType };
+  const strategy = cmd.capacityProviderStrategy?.length ? cmd.capacityProviderStrategy : clusterDefault;
+  const provider = strategy[0]?.capacityProvider;
+  if (provider === "FARGATE" || provider === "FARGATE_SPOT") return { launchType: "FARGATE", capacityProviderName: provider };
+  if (provider) throw invalidParameter(`The specified capacity provider ${provider} is not associated with the cluster.`);
+  return { launchType: "EC2" };
+}
+
+/** The task a reference (id or ARN) names in a cluster, or undefined. */
+export async function findTask(deps: ControlDeps, ctx: CallContext, clusterRef: string | undefined, ref: string): Promise<Task | undefined> {
+  const arn = parseArn(ref);
+  const region = arn?.region || ctx.scope.region;
+  const task = await deps.store.getTask(region, lastSegment(ref));
+  if (!task || task.clusterName !== clusterNameOf(clusterRef)) return undefined;
+  return task;
+}
+
+export async function stopTask(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, clusterRef: string | undefined, ref: string, reason?: string): Promise<Task> {
+  await requireCluster(deps, ctx, clusterRef);
+  for (let attempt = 0; ; attempt++) {
+    const task = await findTask(deps, ctx, clusterRef, ref);
+    if (!task) throw invalidParameter("The referenced task was not found.");
+    if (task.desiredStatus === "STOPPED") return task;
+    const next: Task = { ...task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: reason ?? USER_STOP_REASON };
+    next.stoppingAt ??= deps.clock.now();
+    try {
+      const stored = await deps.store.updateTask(next);
+      notify(task.agentId);
+      return stored;
+    } catch (error) {
+      // An agent report landed in between: re-read and apply the stop again.
+      if (!(error instanceof BerthError && error.code === ErrorCode.StaleVersion) || attempt > 10) throw error;
+    }
+  }
+}
+
+export async function describeTasks(deps: ControlDeps, ctx: CallContext, clusterRef: string | undefined, refs: string[]) {
+  const cluster = await requireCluster(deps, ctx, clusterRef);
+  if (refs.length > 100) throw invalidParameter("Tasks cannot have more than 100 elements");
+  const tasks: Task[] = [];
+  const failures: { arn: string; reason: string }[] = [];
+  for (const ref of refs) {
+    const task = await findTask(deps, ctx, cluster.clusterName, ref);
+    if (task) tasks.push(task);
+    else failures.push({ arn: parseArn(ref) ? ref : ecsArn(ctx.scope, `task/${cluster.clusterName}/${ref}`), reason: "MISSING" });
+  }
+  return { tasks, failures };
+}
+
+export interface ListTasksCommand {
+  cluster?: string;
+  containerInstance?: string;
+  family?: string;
+  serviceName?: string;
+  startedBy?: string;
+  desiredStatus?: "RUNNING" | "PENDING" | "STOPPED";
+  launchType?: string;
+  nextToken?: string;
+  maxResults?: number;
+}
+
+export async function listTasks(deps: ControlDeps, ctx: CallContext, cmd: ListTasksCommand) {
+  const cluster = await requireCluster(deps, ctx, cmd.cluster);
+  const page = pageRequest(cmd.nextToken, cmd.maxResults);
+  if (cmd.family !== undefined && cmd.serviceName !== undefined) {
+    throw invalidParameter("The family and serviceName parameters can not be used together.");
+  }
+  // ECS never sets desiredStatus PENDING, so that filter matches nothing.
+  if (cmd.desiredStatus === "PENDING") return { taskArns: [] as string[] };
+  let instanceArn: string | undefined;
+  if (cmd.containerInstance !== undefined) {
+    instanceArn = parseArn(cmd.containerInstance)
+      ? cmd.containerInstance
+      : ecsArn(ctx.scope, `container-instance/${cluster.clusterName}/${cmd.containerInstance}`);
+  }
+  const result = await deps.store.listTasks({
+    ...page,
+    region: ctx.scope.region,
+    cluster: cluster.clusterName,
+    desiredStatus: cmd.desiredStatus ?? "RUNNING",
+    ...(instanceArn ? { containerInstanceArn: instanceArn } : {}),
+    ...(cmd.family !== undefined ? { family: cmd.family } : {}),
+    ...(cmd.serviceName !== undefined ? { group: `service:${cmd.serviceName}` } : {}),
+    ...(cmd.startedBy !== undefined ? { startedBy: cmd.startedBy } : {}),
+    ...(cmd.launchType !== undefined ? { launchType: cmd.launchType } : {}),
+  });
+  return withToken({ ...result, items: result.items.map((t) => t.taskArn) }, "taskArns");
+}

@@ -1,0 +1,212 @@
+// Tasks on real Docker containers, driven with the AWS CLI and the JS SDK.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  DescribeContainerInstancesCommand,
+  DescribeTasksCommand,
+  type ECSClient,
+  ListContainerInstancesCommand,
+  ListTasksCommand,
+  RegisterTaskDefinitionCommand,
+  RunTaskCommand,
+  StopTaskCommand,
+  type Task,
+} from "@aws-sdk/client-ecs";
+import { BUSYBOX_IMAGE } from "../support/images.ts";
+import { type TestServer, aws, ecsClient, startTestServer } from "../support/harness.ts";
+
+const AWSVPC = { awsvpcConfiguration: { subnets: ["subnet-12345678"], securityGroups: ["sg-12345678"] } };
+const HTTPD = "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www";
+
+async function waitFor(client: ECSClient, cluster: string, arn: string, done: (t: Task) => boolean, ms = 30_000): Promise<Task> {
+  const deadline = Date.now() + ms;
+  let last: Task | undefined;
+  while (Date.now() < deadline) {
+    const out = await client.send(new DescribeTasksCommand({ cluster, tasks: [arn] }));
+    last = out.tasks?.[0];
+    if (last && done(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`task never reached the expected state; last: ${JSON.stringify(last, null, 1)}`);
+}
+
+describe("tasks on Docker", () => {
+  let server: TestServer;
+  let client: ECSClient;
+  const started: string[] = [];
+  before(async () => {
+    server = await startTestServer({ agent: true });
+    client = ecsClient(server);
+  });
+  after(async () => {
+    for (const arn of started) await client.send(new StopTaskCommand({ cluster: "default", task: arn })).catch(() => undefined);
+    for (const arn of started) await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED").catch(() => undefined);
+    await server.close();
+  });
+
+  // An init as PID 1 forwards SIGTERM, so stops are quick (a bare `sleep` as PID 1 ignores it).
+  const withInit = (defs: object[]) => defs.map((d) => ({ linuxParameters: { initProcessEnabled: true }, ...d }));
+  const run = async (family: string, containerDefinitions: object[], extra: object = {}) => {
+    await client.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: withInit(containerDefinitions), ...extra } as never));
+    const out = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: family, ...(extra as { networkMode?: string }).networkMode === "awsvpc" ? { launchType: "FARGATE", networkConfiguration: AWSVPC } : {} } as never));
+    assert.deepEqual(out.failures, [], JSON.stringify(out.failures));
+    const arn = out.tasks![0]!.taskArn!;
+    started.push(arn);
+    return arn;
+  };
+
+  test("a FARGATE task with a health check runs, turns HEALTHY, and stops when asked", async () => {
+    const arn = await run(
+      "api-blue",
+      [
+        {
+          name: "web",
+          image: BUSYBOX_IMAGE,
+          command: ["sh", "-c", HTTPD],
+          portMappings: [{ containerPort: 8080, protocol: "tcp" }],
+          essential: true,
+          linuxParameters: { initProcessEnabled: true },
+          environment: [{ name: "ENV", value: "prod" }],
+          healthCheck: { command: ["CMD-SHELL", "wget -q -O- http://localhost:8080/health || exit 1"], interval: 5, timeout: 2, retries: 3, startPeriod: 1 },
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/ecs/api", "awslogs-region": "ap-south-1", "awslogs-stream-prefix": "web" } },
+        },
+      ],
+      {
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        executionRoleArn: "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+      },
+    );
+    const waited = await aws(server, ["ecs", "wait", "tasks-running", "--cluster", "default", "--tasks", arn]);
+    assert.equal(waited.code, 0, waited.stderr);
+    const healthy = await waitFor(client, "default", arn, (t) => t.healthStatus === "HEALTHY");
+    assert.equal(healthy.lastStatus, "RUNNING");
+    assert.equal(healthy.launchType, "FARGATE");
+    assert.equal(healthy.containers?.[0]?.healthStatus, "HEALTHY");
+    assert.match(healthy.containers?.[0]?.runtimeId ?? "", /^[0-9a-f]{64}$/);
+    const eni = healthy.attachments?.[0];
+    assert.equal(eni?.type, "ElasticNetworkInterface");
+    assert.match(eni?.details?.find((d) => d.name === "privateIPv4Address")?.value ?? "", /^\d+\.\d+\.\d+\.\d+$/);
+    assert.ok(healthy.startedAt && healthy.pullStartedAt && healthy.pullStoppedAt);
+
+    const stopped = await aws(server, ["ecs", "stop-task", "--cluster", "default", "--task", arn]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(stopped.json.task.desiredStatus, "STOPPED");
+    const waitStopped = await aws(server, ["ecs", "wait", "tasks-stopped", "--cluster", "default", "--tasks", arn]);
+    assert.equal(waitStopped.code, 0, waitStopped.stderr);
+    const final = (await client.send(new DescribeTasksCommand({ cluster: "default", tasks: [arn] }))).tasks![0]!;
+    assert.equal(final.stopCode, "UserInitiated");
+    assert.equal(final.stoppedReason, "Task stopped by user");
+    assert.ok(final.stoppedAt && final.executionStoppedAt);
+    assert.equal(final.containers?.[0]?.lastStatus, "STOPPED");
+  });
+
+  test("an essential container exiting 3 stops the task; a non-essential one does not", async () => {
+    const arn = await run("exits", [
+      { name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", "sleep 1; exit 3"], memory: 32 },
+      { name: "side", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32 },
+    ]);
+    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    assert.equal(stopped.stopCode, "EssentialContainerExited");
+    assert.equal(stopped.stoppedReason, "Essential container in task exited");
+    assert.equal(stopped.containers?.find((c) => c.name === "main")?.exitCode, 3);
+
+    const lives = await run("side-exits", [
+      { name: "main", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32 },
+      { name: "side", image: BUSYBOX_IMAGE, command: ["sh", "-c", "exit 0"], essential: false, memory: 32 },
+    ]);
+    const sideDone = await waitFor(client, "default", lives, (t) => t.containers?.find((c) => c.name === "side")?.lastStatus === "STOPPED");
+    assert.equal(sideDone.lastStatus, "RUNNING");
+    assert.equal(sideDone.containers?.find((c) => c.name === "side")?.exitCode, 0);
+  });
+
+  test("dependsOn HEALTHY holds a container back until its dependency is healthy", async () => {
+    const arn = await run("ordered", [
+      {
+        name: "db",
+        image: BUSYBOX_IMAGE,
+        command: ["sh", "-c", "sleep 3; touch /ready; exec sleep 300"],
+        memory: 32,
+        healthCheck: { command: ["CMD-SHELL", "test -f /ready"], interval: 5, timeout: 2, retries: 3, startPeriod: 10 },
+      },
+      { name: "app", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32, dependsOn: [{ containerName: "db", condition: "HEALTHY" }] },
+    ]);
+    const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+    const ids = Object.fromEntries(running.containers!.map((c) => [c.name, c.runtimeId]));
+    const started = JSON.parse((await import("node:child_process")).execFileSync("docker", ["inspect", ids["db"]!, ids["app"]!], { encoding: "utf8" })) as {
+      State: { StartedAt: string };
+    }[];
+    const [dbStart, appStart] = started.map((c) => Date.parse(c.State.StartedAt));
+    assert.ok(appStart! - dbStart! >= 2500, `app started ${appStart! - dbStart!} ms after db`);
+    assert.equal(running.containers?.find((c) => c.name === "db")?.healthStatus, "HEALTHY");
+  });
+
+  test("a missing image fails the task with CannotPullContainerError", async () => {
+    const arn = await run("no-image", [{ name: "c", image: "berth-test/does-not-exist:1", memory: 32 }]);
+    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.match(stopped.stoppedReason ?? "", /^CannotPullContainerError: /);
+  });
+
+  test("a container over its memory is reported as killed for memory", async () => {
+    const arn = await run("hog", [{ name: "hog", image: BUSYBOX_IMAGE, memory: 8, command: ["sh", "-c", "x=a; while true; do x=$x$x; done"] }]);
+    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    const hog = stopped.containers?.[0];
+    assert.equal(hog?.exitCode, 137);
+    assert.equal(hog?.reason, "OutOfMemoryError: Container killed due to memory usage");
+  });
+
+  test("awsvpc containers of one task share localhost", async () => {
+    const arn = await run(
+      "pair",
+      [
+        { name: "server", image: BUSYBOX_IMAGE, command: ["sh", "-c", HTTPD] },
+        {
+          name: "client",
+          image: BUSYBOX_IMAGE,
+          essential: false,
+          command: ["sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O- http://127.0.0.1:8080/health && exit 0; sleep 0.5; done; exit 1"],
+        },
+      ],
+      { networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512" },
+    );
+    const done = await waitFor(client, "default", arn, (t) => t.containers?.find((c) => c.name === "client")?.lastStatus === "STOPPED");
+    assert.equal(done.containers?.find((c) => c.name === "client")?.exitCode, 0);
+  });
+
+  test("bridge mode publishes a dynamic host port that answers", async () => {
+    const arn = await run("bridged", [
+      { name: "web", image: BUSYBOX_IMAGE, memory: 32, command: ["sh", "-c", HTTPD], portMappings: [{ containerPort: 8080, hostPort: 0 }] },
+    ]);
+    const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+    const binding = running.containers?.[0]?.networkBindings?.[0];
+    assert.equal(binding?.containerPort, 8080);
+    assert.equal(binding?.bindIP, "127.0.0.1");
+    assert.ok((binding?.hostPort ?? 0) > 1024);
+    let body = "";
+    for (let i = 0; i < 20 && body === ""; i++) {
+      body = await fetch(`http://127.0.0.1:${binding!.hostPort}/health`).then((r) => r.text(), () => "");
+      if (body === "") await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(body.trim(), "ok");
+    const listed = await client.send(new ListTasksCommand({ cluster: "default", family: "bridged" }));
+    assert.deepEqual(listed.taskArns, [arn]);
+  });
+
+  test("the host is a container instance; a task that cannot fit gets RESOURCE:MEMORY", async () => {
+    const list = await client.send(new ListContainerInstancesCommand({ cluster: "default" }));
+    assert.equal(list.containerInstanceArns?.length, 1);
+    const ci = (await client.send(new DescribeContainerInstancesCommand({ cluster: "default", containerInstances: list.containerInstanceArns! }))).containerInstances![0]!;
+    assert.equal(ci.agentConnected, true);
+    const memory = ci.registeredResources?.find((r) => r.name === "MEMORY")?.integerValue ?? 0;
+    assert.ok(memory > 0);
+    assert.ok(ci.attributes?.some((a) => a.name === "ecs.availability-zone" && a.value === "ap-south-1a"));
+    await client.send(new RegisterTaskDefinitionCommand({ family: "huge", containerDefinitions: [{ name: "c", image: BUSYBOX_IMAGE, memory: memory + 1 }] }));
+    const out = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: "huge" }));
+    assert.deepEqual(out.tasks, []);
+    assert.equal(out.failures?.[0]?.reason, "RESOURCE:MEMORY");
+    assert.equal(out.failures?.[0]?.arn, ci.containerInstanceArn);
+  });
+});
