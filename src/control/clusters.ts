@@ -14,6 +14,7 @@ import {
   mergeSettings,
 } from "../domain/cluster.ts";
 import { type Tag, assertUserTags } from "../domain/tags.ts";
+import { assertProviders } from "./capacity-providers.ts";
 import type { CallContext, ControlDeps } from "./context.ts";
 import { pageRequest, withToken } from "./pagination.ts";
 
@@ -48,6 +49,7 @@ export async function createCluster(deps: ControlDeps, ctx: CallContext, cmd: Cr
   const settings = cmd.settings ?? [{ name: "containerInsights", value: "disabled" }];
   assertClusterSettings(settings);
   if (cmd.tags) assertUserTags(cmd.tags);
+  assertProviders(cmd.capacityProviders ?? [], cmd.defaultCapacityProviderStrategy ?? []);
   const cluster: Cluster = {
     region: ctx.scope.region,
     clusterArn: clusterArn(ctx.scope, name),

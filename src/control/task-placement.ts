@@ -95,6 +95,28 @@ export async function placeOnAgents(
   };
 }
 
+/** Whether a task fits on one named container instance (StartTask). */
+export async function placeOnInstance(
+  deps: ControlDeps,
+  region: string,
+  cluster: string,
+  instanceId: string,
+  req: TaskRequirements,
+): Promise<{ slot: Slot } | { failure: PlacementFailure }> {
+  const ci = await deps.store.getContainerInstance(region, cluster, instanceId);
+  if (!ci || ci.status === "INACTIVE") return { failure: { arn: instanceId, reason: "MISSING" } };
+  const agent = await deps.store.getAgent(ci.agentId);
+  const connected = ci.agentConnected && !!agent && agent.connected && deps.clock.now() - agent.lastSeenAt < AGENT_TTL_MS;
+  const used = usage(await deps.store.liveTasksOnAgent(ci.agentId)).get(ci.agentId);
+  const attributes = Object.fromEntries(ci.attributes.map((a) => [a.name, a.value]));
+  const capacity = capacityOf(ci.containerInstanceArn, ci.status, connected, attributes, ci.registeredCpu, ci.registeredMemory, ci.reservedPorts, used, ci.registeredAt);
+  const result = placeTasks([capacity], req, 1, random);
+  if (result.placements.length === 1) {
+    return { slot: { agentId: ci.agentId, containerInstanceArn: ci.containerInstanceArn, availabilityZone: attributes["ecs.availability-zone"] ?? `${region}a` } };
+  }
+  return { failure: { arn: ci.containerInstanceArn, reason: result.failures[0]?.reason ?? "RESOURCE:CPU" } };
+}
+
 function capacityOf(
   id: string,
   status: string,

@@ -6,12 +6,15 @@
 import { ecsArn, lastSegment, parseArn } from "../core/arn.ts";
 import { BerthError, ErrorCode, clientError, invalidParameter } from "../core/errors.ts";
 import type { Tag } from "../domain/tags.ts";
+import type { Cluster } from "../domain/cluster.ts";
+import type { TaskDefinitionRecord } from "../domain/task-definition-record.ts";
 import { type Task, USER_STOP_REASON } from "../domain/task.ts";
-import { type TaskOverride, planLaunch } from "../domain/task-launch.ts";
+import { type LaunchPlan, type TaskOverride, planLaunch } from "../domain/task-launch.ts";
+import { assertProviders } from "./capacity-providers.ts";
 import { clusterNameOf, requireCluster } from "./clusters.ts";
 import type { CallContext, ControlDeps } from "./context.ts";
 import { pageRequest, withToken } from "./pagination.ts";
-import { type PlacementFailure, placeOnAgents } from "./task-placement.ts";
+import { type PlacementFailure, type Slot, placeOnAgents, placeOnInstance } from "./task-placement.ts";
 import { findTaskDefinition } from "./task-definitions.ts";
 
 export interface RunTaskCommand {
@@ -39,38 +42,105 @@ export interface RunTaskResult {
 /** Tells the agent side that an agent's desired set changed (wakes long-polls). */
 export type AgentNotifier = (agentId: string) => void;
 
-export async function runTask(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, cmd: RunTaskCommand): Promise<RunTaskResult> {
+interface PreparedLaunch {
+  cluster: Cluster;
+  td: TaskDefinitionRecord;
+  plan: LaunchPlan;
+  launchType: Task["launchType"];
+  capacityProviderName?: string;
+  networkMode: Task["networkMode"];
+  group: string;
+}
+
+/** Resolves cluster, definition, launch type and overrides; checks what ECS checks before placing. */
+async function prepareLaunch(deps: ControlDeps, ctx: CallContext, cmd: RunTaskCommand): Promise<PreparedLaunch> {
   const cluster = await requireCluster(deps, ctx, cmd.cluster);
-  const count = cmd.count ?? 1;
-  if (!Number.isInteger(count) || count < 1 || count > 10) throw invalidParameter("count must be between 1 and 10.");
-  if (cmd.clientToken) {
-    const earlier = await deps.store.findTasksByClientToken(ctx.scope.region, cluster.clusterName, cmd.clientToken);
-    if (earlier.length > 0) return { tasks: earlier, failures: [] };
-  }
   const td = await findTaskDefinition(deps, ctx, cmd.taskDefinition);
   if (!td) throw clientError("TaskDefinition not found.");
-  if (td.status !== "ACTIVE") throw clientError(`TaskDefinition is inactive`);
-  const { launchType, capacityProviderName } = chooseLaunchType(cmd, cluster.defaultCapacityProviderStrategy);
+  if (td.status !== "ACTIVE") throw clientError("TaskDefinition is inactive");
+  const { launchType, capacityProviderName } = chooseLaunchType(cmd, cluster);
   const networkMode = (td.document["networkMode"] as Task["networkMode"] | undefined) ?? "bridge";
-  if (launchType === "FARGATE") {
-    if (!td.compatibilities.includes("FARGATE")) throw clientError("Task definition does not support launch_type FARGATE.");
+  if (launchType === "FARGATE" && !td.compatibilities.includes("FARGATE")) {
+    throw clientError("Task definition does not support launch_type FARGATE.");
   }
   if (networkMode === "awsvpc" && !cmd.networkConfiguration?.awsvpcConfiguration) {
     throw invalidParameter("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   }
-  const overrides = cmd.overrides ?? {};
-  const plan = planLaunch(td.document, overrides);
-  const placement = await placeOnAgents(deps, ctx.scope.region, cluster.clusterName, launchType, {
+  const prepared: PreparedLaunch = {
+    cluster,
+    td,
+    plan: planLaunch(td.document, cmd.overrides ?? {}),
+    launchType,
+    networkMode,
+    group: cmd.group ?? `family:${td.family}`,
+  };
+  if (capacityProviderName) prepared.capacityProviderName = capacityProviderName;
+  return prepared;
+}
+
+export async function runTask(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, cmd: RunTaskCommand): Promise<RunTaskResult> {
+  const count = cmd.count ?? 1;
+  if (!Number.isInteger(count) || count < 1 || count > 10) throw invalidParameter("count must be between 1 and 10.");
+  if (cmd.clientToken) {
+    const cluster = await requireCluster(deps, ctx, cmd.cluster);
+    const earlier = await deps.store.findTasksByClientToken(ctx.scope.region, cluster.clusterName, cmd.clientToken);
+    if (earlier.length > 0) return { tasks: earlier, failures: [] };
+  }
+  const launch = await prepareLaunch(deps, ctx, cmd);
+  const { plan, td } = launch;
+  const placement = await placeOnAgents(deps, ctx.scope.region, launch.cluster.clusterName, launch.launchType, {
     cpu: plan.reservedCpu,
     memory: plan.reservedMemory,
     ports: plan.fixedPorts,
-    group: cmd.group ?? `family:${td.family}`,
+    group: launch.group,
     constraints: [...(cmd.placementConstraints ?? []), ...((td.document["placementConstraints"] as never[] | undefined) ?? [])],
     strategy: cmd.placementStrategy ?? [],
   }, count);
+  const tasks = await createTasks(deps, notify, ctx, cmd, launch, placement.placements);
+  return { tasks, failures: placement.failures };
+}
 
+/** StartTask: one task on each named container instance, if it fits there. */
+export async function startTask(
+  deps: ControlDeps,
+  notify: AgentNotifier,
+  ctx: CallContext,
+  cmd: RunTaskCommand & { containerInstances: string[] },
+): Promise<RunTaskResult> {
+  if (cmd.containerInstances.length < 1 || cmd.containerInstances.length > 10) {
+    throw invalidParameter("containerInstances must contain between 1 and 10 container instances.");
+  }
+  const launch = await prepareLaunch(deps, ctx, { ...cmd, launchType: "EC2" });
+  const { plan } = launch;
+  const slots: Slot[] = [];
+  const failures: PlacementFailure[] = [];
+  for (const ref of cmd.containerInstances) {
+    const result = await placeOnInstance(deps, ctx.scope.region, launch.cluster.clusterName, lastSegment(ref), {
+      cpu: plan.reservedCpu,
+      memory: plan.reservedMemory,
+      ports: plan.fixedPorts,
+      group: launch.group,
+      constraints: [],
+      strategy: [],
+    });
+    if ("slot" in result) slots.push(result.slot);
+    else failures.push(result.failure);
+  }
+  return { tasks: await createTasks(deps, notify, ctx, cmd, launch, slots), failures };
+}
+
+async function createTasks(
+  deps: ControlDeps,
+  notify: AgentNotifier,
+  ctx: CallContext,
+  cmd: RunTaskCommand,
+  launch: PreparedLaunch,
+  slots: Slot[],
+): Promise<Task[]> {
+  const { cluster, td, plan, launchType, capacityProviderName, networkMode } = launch;
+  const overrides = cmd.overrides ?? {};
   const now = deps.clock.now();
-  const tasks: Task[] = placement.placements.map((slot) => {
+  const tasks: Task[] = slots.map((slot) => {
     const taskId = deps.ids.hex32();
     const task: Task = {
       region: ctx.scope.region,
@@ -92,7 +162,7 @@ export async function runTask(deps: ControlDeps, notify: AgentNotifier, ctx: Cal
       overrides: overrides as Record<string, unknown>,
       resolvedContainers: plan.containers,
       volumes: (td.document["volumes"] as Record<string, unknown>[] | undefined) ?? [],
-      group: cmd.group ?? `family:${td.family}`,
+      group: launch.group,
       availabilityZone: slot.availabilityZone,
       containers: plan.containers.map((c) => ({
         containerArn: ecsArn(ctx.scope, `container/${cluster.clusterName}/${taskId}/${deps.ids.uuid()}`),
@@ -122,28 +192,31 @@ export async function runTask(deps: ControlDeps, notify: AgentNotifier, ctx: Cal
     }
     return task;
   });
-  if (tasks.length > 0) {
-    await deps.store.createTasks(tasks);
-    const tags = cmd.tags ?? [];
-    const inherited = cmd.propagateTags === "TASK_DEFINITION" ? await deps.store.getTags(td.taskDefinitionArn) : [];
-    for (const t of tasks) if (tags.length + inherited.length > 0) await deps.store.putTags(t.taskArn, [...inherited, ...tags]);
-    for (const agentId of new Set(tasks.map((t) => t.agentId))) notify(agentId);
+  if (tasks.length === 0) return tasks;
+  await deps.store.createTasks(tasks);
+  const tags = cmd.tags ?? [];
+  const inherited = cmd.propagateTags === "TASK_DEFINITION" ? await deps.store.getTags(td.taskDefinitionArn) : [];
+  if (tags.length + inherited.length > 0) {
+    for (const t of tasks) await deps.store.putTags(t.taskArn, [...inherited, ...tags]);
   }
-  return { tasks, failures: placement.failures };
+  for (const agentId of new Set(tasks.map((t) => t.agentId))) notify(agentId);
+  return tasks;
 }
 
-function chooseLaunchType(
-  cmd: RunTaskCommand,
-  clusterDefault: { capacityProvider: string }[],
-): { launchType: Task["launchType"]; capacityProviderName?: string } {
+/**
+ * Launch type from the request, else the capacity provider strategy (the request's, else the
+ * cluster's default), else EC2. A strategy picks its provider by base first, then weight.
+ */
+function chooseLaunchType(cmd: RunTaskCommand, cluster: Cluster): { launchType: Task["launchType"]; capacityProviderName?: string } {
   if (cmd.launchType && cmd.capacityProviderStrategy?.length) {
     throw invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
   }
   if (cmd.launchType) return { launchType: cmd.launchType };
-  const strategy = cmd.capacityProviderStrategy?.length ? cmd.capacityProviderStrategy : clusterDefault;
-  const provider = strategy[0]?.capacityProvider;
-  if (provider === "FARGATE" || provider === "FARGATE_SPOT") return { launchType: "FARGATE", capacityProviderName: provider };
-  if (provider) throw invalidParameter(`The specified capacity provider ${provider} is not associated with the cluster.`);
+  const given = cmd.capacityProviderStrategy ?? [];
+  if (given.length) assertProviders(cluster.capacityProviders, given);
+  const strategy = given.length ? given : cluster.defaultCapacityProviderStrategy;
+  const chosen = [...strategy].sort((a, b) => (b.base ?? 0) - (a.base ?? 0) || (b.weight ?? 0) - (a.weight ?? 0))[0];
+  if (chosen) return { launchType: "FARGATE", capacityProviderName: chosen.capacityProvider };
   return { launchType: "EC2" };
 }
 

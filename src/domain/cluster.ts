@@ -41,6 +41,13 @@ export interface Cluster {
   version: number;
 }
 
+/** What DescribeClusters counts, derived from tasks and container instances. */
+export interface ClusterCounts {
+  runningTasks: number;
+  pendingTasks: number;
+  containerInstances: number;
+}
+
 export const DEFAULT_CLUSTER = "default";
 
 const CLUSTER_NAME = /^[a-zA-Z0-9_-]{1,255}$/;

@@ -159,9 +159,12 @@ export function containerState(json: InspectJson): ContainerState {
   for (const [name, n] of Object.entries(json.NetworkSettings?.Networks ?? {})) {
     networks[name] = n.Gateway ? { ipAddress: n.IPAddress ?? "", gateway: n.Gateway } : { ipAddress: n.IPAddress ?? "" };
   }
-  const startedAt = parseEngineTime(state.StartedAt);
-  const finishedAt = parseEngineTime(state.FinishedAt);
   const running = state.Running === true;
+  const finishedAt = parseEngineTime(state.FinishedAt);
+  let startedAt = parseEngineTime(state.StartedAt);
+  // The engine stamps StartedAt after its start call returns, so a process that exits at once
+  // can show a FinishedAt a few ms earlier; the port promises startedAt ≤ finishedAt.
+  if (!running && startedAt !== undefined && finishedAt !== undefined && finishedAt < startedAt) startedAt = finishedAt;
   const result: ContainerState = {
     id: json.Id,
     name: (json.Name ?? "").replace(/^\//, ""),

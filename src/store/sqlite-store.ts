@@ -10,7 +10,7 @@ import type { AccountSetting } from "../domain/account-settings.ts";
 import type { AgentRecord } from "../domain/agent.ts";
 import type { ContainerInstance } from "../domain/container-instance.ts";
 import type { Task } from "../domain/task.ts";
-import type { Cluster } from "../domain/cluster.ts";
+import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
@@ -306,6 +306,9 @@ export class SqliteStore implements Store {
   }
   async findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]> {
     return tables.findTasksByClientToken(this.runner, region, cluster, clientToken);
+  }
+  async clusterCounts(region: string, cluster: string): Promise<ClusterCounts> {
+    return tables.clusterCounts(this.runner, region, cluster);
   }
   async deleteTasksStoppedBefore(before: number): Promise<number> {
     return tables.deleteTasksStoppedBefore(this.runner, before);

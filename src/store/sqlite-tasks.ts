@@ -5,6 +5,7 @@
 import type Database from "better-sqlite3";
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { AgentRecord } from "../domain/agent.ts";
+import type { ClusterCounts } from "../domain/cluster.ts";
 import type { ContainerInstance } from "../domain/container-instance.ts";
 import type { Task } from "../domain/task.ts";
 import type { Page, TaskQuery } from "./store.ts";
@@ -167,3 +168,17 @@ export const findTasksByClientToken = (db: Sql, region: string, cluster: string,
 
 export const deleteTasksStoppedBefore = (db: Sql, before: number): number =>
   db.sql("DELETE FROM tasks WHERE last_status = 'STOPPED' AND stopped_at IS NOT NULL AND stopped_at < ?").run(before).changes;
+
+/* out: RUNNING tasks, tasks neither RUNNING nor STOPPED, instances neither INACTIVE nor gone. */
+export function clusterCounts(db: Sql, region: string, cluster: string): ClusterCounts {
+  const tasks = db
+    .sql(
+      `SELECT SUM(last_status = 'RUNNING') AS running, SUM(last_status NOT IN ('RUNNING', 'STOPPED')) AS pending
+       FROM tasks WHERE region = ? AND cluster = ?`,
+    )
+    .get(region, cluster) as { running: number | null; pending: number | null };
+  const instances = db
+    .sql("SELECT COUNT(*) AS n FROM container_instances WHERE region = ? AND cluster = ? AND json_extract(doc, '$.status') != 'INACTIVE'")
+    .get(region, cluster) as { n: number };
+  return { runningTasks: tasks.running ?? 0, pendingTasks: tasks.pending ?? 0, containerInstances: instances.n };
+}

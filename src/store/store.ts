@@ -11,7 +11,7 @@ import type { AccountSetting } from "../domain/account-settings.ts";
 import type { AgentRecord } from "../domain/agent.ts";
 import type { ContainerInstance } from "../domain/container-instance.ts";
 import type { Task } from "../domain/task.ts";
-import type { Cluster } from "../domain/cluster.ts";
+import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
 
@@ -119,6 +119,8 @@ export interface Store {
   /** Tasks not yet STOPPED on any of the given agents (placement accounting). */
   liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]>;
   findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]>;
+  /** Live counts for DescribeClusters: RUNNING tasks, other not-STOPPED tasks, ACTIVE/DRAINING instances. */
+  clusterCounts(region: string, cluster: string): Promise<ClusterCounts>;
   /** Removes STOPPED tasks whose stoppedAt is before `before`; returns how many. */
   deleteTasksStoppedBefore(before: number): Promise<number>;
 

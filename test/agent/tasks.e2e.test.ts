@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  DescribeClustersCommand,
   DescribeContainerInstancesCommand,
+  PutClusterCapacityProvidersCommand,
+  StartTaskCommand,
   DescribeTasksCommand,
   type ECSClient,
   ListContainerInstancesCommand,
@@ -208,5 +211,49 @@ describe("tasks on Docker", () => {
     assert.deepEqual(out.tasks, []);
     assert.equal(out.failures?.[0]?.reason, "RESOURCE:MEMORY");
     assert.equal(out.failures?.[0]?.arn, ci.containerInstanceArn);
+  });
+
+  test("capacity providers, StartTask and cluster counts", async () => {
+    await assert.rejects(
+      client.send(new PutClusterCapacityProvidersCommand({ cluster: "default", capacityProviders: ["MY_ASG"], defaultCapacityProviderStrategy: [] })),
+      { name: "InvalidParameterException" },
+    );
+    await client.send(
+      new PutClusterCapacityProvidersCommand({
+        cluster: "default",
+        capacityProviders: ["FARGATE", "FARGATE_SPOT"],
+        defaultCapacityProviderStrategy: [{ capacityProvider: "FARGATE", weight: 1, base: 1 }],
+      }),
+    );
+    await client.send(
+      new RegisterTaskDefinitionCommand({
+        family: "by-provider",
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        cpu: "256",
+        memory: "512",
+        containerDefinitions: withInit([{ name: "c", image: BUSYBOX_IMAGE, command: ["sleep", "300"] }]) as never,
+      }),
+    );
+    const viaDefault = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: "by-provider", networkConfiguration: AWSVPC }));
+    started.push(viaDefault.tasks![0]!.taskArn!);
+    assert.equal(viaDefault.tasks?.[0]?.launchType, "FARGATE");
+    assert.equal(viaDefault.tasks?.[0]?.capacityProviderName, "FARGATE");
+    await assert.rejects(
+      client.send(new RunTaskCommand({ cluster: "default", taskDefinition: "by-provider", launchType: "FARGATE", capacityProviderStrategy: [{ capacityProvider: "FARGATE" }], networkConfiguration: AWSVPC })),
+      { name: "InvalidParameterException" },
+    );
+
+    const [instanceArn] = (await client.send(new ListContainerInstancesCommand({ cluster: "default" }))).containerInstanceArns!;
+    await client.send(new RegisterTaskDefinitionCommand({ family: "pinned", containerDefinitions: withInit([{ name: "c", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 16 }]) as never }));
+    const pinned = await client.send(new StartTaskCommand({ cluster: "default", taskDefinition: "pinned", containerInstances: [instanceArn!] }));
+    assert.equal(pinned.tasks?.[0]?.containerInstanceArn, instanceArn);
+    started.push(pinned.tasks![0]!.taskArn!);
+    await waitFor(client, "default", pinned.tasks![0]!.taskArn!, (t) => t.lastStatus === "RUNNING");
+
+    const cluster = (await client.send(new DescribeClustersCommand({ clusters: ["default"] }))).clusters![0]!;
+    assert.equal(cluster.registeredContainerInstancesCount, 1);
+    assert.ok((cluster.runningTasksCount ?? 0) >= 1, `runningTasksCount ${cluster.runningTasksCount}`);
+    assert.deepEqual(cluster.capacityProviders, ["FARGATE", "FARGATE_SPOT"]);
   });
 });

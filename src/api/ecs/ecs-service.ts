@@ -48,7 +48,8 @@ export function ecsService(deps: ControlDeps, notify: AgentNotifier): ServiceDef
         const result = await clusters.describeClusters(deps, ctx, input.clusters);
         const views = [];
         for (const c of result.clusters) {
-          views.push(clusterView(c, include, include.has("TAGS") ? await deps.store.getTags(c.clusterArn) : []));
+          const tagList = include.has("TAGS") ? await deps.store.getTags(c.clusterArn) : [];
+          views.push(clusterView(c, include, tagList, await deps.store.clusterCounts(c.region, c.clusterName)));
         }
         return { clusters: views, failures: result.failures };
       }),

@@ -2,6 +2,7 @@
  * ECS operations for tasks, container instances and attributes: thin decoding into
  * control/ calls and encoding through the views.
  */
+import * as capacity from "../../control/capacity-providers.ts";
 import * as instances from "../../control/container-instances.ts";
 import type { CallContext, ControlDeps } from "../../control/context.ts";
 import * as tasks from "../../control/tasks.ts";
@@ -10,6 +11,7 @@ import type { Tag } from "../../domain/tags.ts";
 import type * as ecs from "../models/ecs.types.ts";
 import type { OperationHandler } from "../service.ts";
 import { containerInstanceView, taskView } from "./ecs-task-views.ts";
+import { clusterView } from "./ecs-views.ts";
 
 const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
@@ -49,6 +51,22 @@ export function taskOperations(deps: ControlDeps, notify: tasks.AgentNotifier): 
         propagateTags: input.propagateTags,
       }) as tasks.RunTaskCommand;
       const result = await tasks.runTask(deps, notify, ctx, cmd);
+      const views = await Promise.all(result.tasks.map(async (t) => taskView(t, await deps.store.getTags(t.taskArn))));
+      return { tasks: views, failures: result.failures };
+    },
+    StartTask: async (ctx: CallContext, input: ecs.StartTaskRequest): Promise<ecs.StartTaskResponse> => {
+      const cmd = defined({
+        cluster: input.cluster,
+        taskDefinition: input.taskDefinition,
+        containerInstances: input.containerInstances,
+        overrides: input.overrides as tasks.RunTaskCommand["overrides"],
+        startedBy: input.startedBy,
+        group: input.group,
+        tags: input.tags ? asTags(input.tags) : undefined,
+        networkConfiguration: input.networkConfiguration as tasks.RunTaskCommand["networkConfiguration"],
+        propagateTags: input.propagateTags,
+      }) as tasks.RunTaskCommand & { containerInstances: string[] };
+      const result = await tasks.startTask(deps, notify, ctx, cmd);
       const views = await Promise.all(result.tasks.map(async (t) => taskView(t, await deps.store.getTags(t.taskArn))));
       return { tasks: views, failures: result.failures };
     },
@@ -96,6 +114,15 @@ export function taskOperations(deps: ControlDeps, notify: tasks.AgentNotifier): 
     DeleteAttributes: async (ctx: CallContext, input: ecs.DeleteAttributesRequest): Promise<ecs.DeleteAttributesResponse> => ({
       attributes: await instances.deleteAttributes(deps, ctx, input.cluster, asAttributes(input.attributes)),
     }),
+    PutClusterCapacityProviders: async (
+      ctx: CallContext,
+      input: ecs.PutClusterCapacityProvidersRequest,
+    ): Promise<ecs.PutClusterCapacityProvidersResponse> => {
+      const cluster = await capacity.putClusterCapacityProviders(deps, ctx, input.cluster, input.capacityProviders, input.defaultCapacityProviderStrategy);
+      return { cluster: clusterView(cluster, new Set(["SETTINGS"]), [], await deps.store.clusterCounts(cluster.region, cluster.clusterName)) };
+    },
+    DescribeCapacityProviders: async (ctx: CallContext, input: ecs.DescribeCapacityProvidersRequest): Promise<ecs.DescribeCapacityProvidersResponse> =>
+      capacity.describeCapacityProviders(ctx, input.capacityProviders),
     ListAttributes: async (ctx: CallContext, input: ecs.ListAttributesRequest): Promise<ecs.ListAttributesResponse> =>
       instances.listAttributes(deps, ctx, defined(input)),
   };

@@ -2,7 +2,7 @@
  * Domain records → ECS wire shapes. Timestamps leave as epoch seconds; registered task
  * definition fields leave exactly as they came in.
  */
-import type { Cluster } from "../../domain/cluster.ts";
+import type { Cluster, ClusterCounts } from "../../domain/cluster.ts";
 import type { Tag } from "../../domain/tags.ts";
 import type { TaskDefinitionRecord } from "../../domain/task-definition-record.ts";
 import type { Cluster as ClusterWire, TaskDefinition as TaskDefinitionWire } from "../models/ecs.types.ts";
@@ -11,15 +11,17 @@ export const epochSeconds = (ms: number): number => ms / 1000;
 
 export type ClusterInclude = "ATTACHMENTS" | "CONFIGURATIONS" | "SETTINGS" | "STATISTICS" | "TAGS";
 
-/** Counts and statistics are zero until container instances, tasks and services exist. */
-export function clusterView(cluster: Cluster, include: ReadonlySet<ClusterInclude>, tags: Tag[] = []): ClusterWire {
+const NO_COUNTS: ClusterCounts = { runningTasks: 0, pendingTasks: 0, containerInstances: 0 };
+
+/** Counts come from the cluster's tasks and instances; services arrive with their issue. */
+export function clusterView(cluster: Cluster, include: ReadonlySet<ClusterInclude>, tags: Tag[] = [], counts = NO_COUNTS): ClusterWire {
   const view: ClusterWire = {
     clusterArn: cluster.clusterArn,
     clusterName: cluster.clusterName,
     status: cluster.status,
-    registeredContainerInstancesCount: 0,
-    runningTasksCount: 0,
-    pendingTasksCount: 0,
+    registeredContainerInstancesCount: counts.containerInstances,
+    runningTasksCount: counts.runningTasks,
+    pendingTasksCount: counts.pendingTasks,
     activeServicesCount: 0,
     statistics: include.has("STATISTICS") ? clusterStatistics() : [],
     tags,
