@@ -13,7 +13,8 @@ import { AGENT_PROTOCOL_VERSION, type AgentChannel, type DesiredTask, type TaskR
 import type { Runtime } from "../runtime/runtime.ts";
 import { LABEL } from "./container-config.ts";
 import type { PullBehavior } from "./images.ts";
-import { awsvpcNetwork, ensureTaskNetwork } from "./task-network.ts";
+import { ensureHostAddress, startMetadataServer } from "./metadata-server.ts";
+import { TASK_BRIDGE, awsvpcNetwork, ensureTaskNetwork } from "./task-network.ts";
 import { TaskRunner } from "./task-runner.ts";
 
 export const AGENT_VERSION = "1.0.0-berth";
@@ -29,8 +30,8 @@ export interface AgentConfig {
   availabilityZone: string;
   bindIp: string;
   pullBehavior: PullBehavior;
-  /** Base URL containers use for the metadata endpoint (http://169.254.170.2), if served. */
-  metadataBaseUrl?: string;
+  /** Serve the task metadata endpoint on 169.254.170.2:80 (needs root); default true. */
+  metadata?: boolean;
   pollMs?: number;
   cleanupMs?: number;
   heartbeatMs?: number;
@@ -43,6 +44,8 @@ export class Agent {
   private readonly pending = new Map<string, TaskReport>();
   private readonly abort = new AbortController();
   private flushing = false;
+  private metadataBaseUrl: string | undefined;
+  private closeMetadata: (() => Promise<void>) | undefined;
   containerInstanceArn?: string;
 
   constructor(private readonly config: AgentConfig) {
@@ -53,6 +56,7 @@ export class Agent {
     const { runtime, channel } = this.config;
     await runtime.ping();
     await ensureTaskNetwork(runtime);
+    if (this.config.metadata !== false) await this.serveMetadata();
     const info = await runtime.info();
     const welcome = await retry(() =>
       channel.register({
@@ -86,6 +90,39 @@ export class Agent {
   /** Stops the agent's loops. Containers keep running; a new agent adopts them. */
   async stop(): Promise<void> {
     this.abort.abort();
+    await this.closeMetadata?.();
+  }
+
+  /**
+   * The metadata endpoint at 169.254.170.2, an address put on Berth's task bridge so that
+   * containers in every network mode reach it. Without it (not root, or another agent on this
+   * host serves it) tasks run without ECS_CONTAINER_METADATA_URI*.
+   */
+  private async serveMetadata(): Promise<void> {
+    const address = "169.254.170.2";
+    if (!(await ensureHostAddress(address, TASK_BRIDGE))) {
+      this.config.logger.warn("metadata endpoint unavailable: cannot add its address", { address, device: TASK_BRIDGE });
+      return;
+    }
+    try {
+      const server = await startMetadataServer({
+        host: address,
+        port: 80,
+        logger: this.config.logger,
+        source: {
+          lookup: (token) => {
+            const found = this.lookupToken(token);
+            const runner = found && this.runners.get(found.taskArn);
+            return runner && found ? { task: runner.snapshot(), containerName: found.containerName } : undefined;
+          },
+          stats: (id) => this.config.runtime.stats(id),
+        },
+      });
+      this.closeMetadata = server.close;
+      this.metadataBaseUrl = `http://${address}`;
+    } catch (error) {
+      this.config.logger.warn("metadata endpoint unavailable", { error: String(error) });
+    }
   }
 
   private async pollLoop(): Promise<void> {
@@ -136,11 +173,11 @@ export class Agent {
           AWS_DEFAULT_REGION: task.region,
           AWS_EXECUTION_ENV: task.launchType === "FARGATE" ? "AWS_ECS_FARGATE" : "AWS_ECS_EC2",
         };
-        if (config.metadataBaseUrl) {
+        if (this.metadataBaseUrl) {
           const token = metadataToken(this.agentId, task.taskArn, containerName);
-          env["ECS_CONTAINER_METADATA_URI_V4"] = `${config.metadataBaseUrl}/v4/${token}`;
-          env["ECS_CONTAINER_METADATA_URI"] = `${config.metadataBaseUrl}/v3/${token}`;
-          env["ECS_AGENT_URI"] = `${config.metadataBaseUrl}/api/${token}`;
+          env["ECS_CONTAINER_METADATA_URI_V4"] = `${this.metadataBaseUrl}/v4/${token}`;
+          env["ECS_CONTAINER_METADATA_URI"] = `${this.metadataBaseUrl}/v3/${token}`;
+          env["ECS_AGENT_URI"] = `${this.metadataBaseUrl}/api/${token}`;
         }
         return env;
       },

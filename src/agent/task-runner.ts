@@ -13,6 +13,7 @@ import type { ContainerState, Runtime } from "../runtime/runtime.ts";
 import { LABEL, containerSpec, dockerName, dockerVolumes } from "./container-config.ts";
 import { type Dependency, readiness, stopOrder } from "./container-order.ts";
 import { pullImage, type PullBehavior } from "./images.ts";
+import type { TaskSnapshot } from "./metadata-server.ts";
 import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
 
 export interface TaskNetwork {
@@ -69,6 +70,38 @@ export class TaskRunner {
 
   get containerNames(): string[] {
     return this.containers.map((c) => c.name);
+  }
+
+  /** What the metadata endpoint shows about this task now. */
+  snapshot(): TaskSnapshot {
+    const report = buildReport({ taskArn: this.taskArn, status: this.status, seq: this.seq, times: this.times, containers: this.containers });
+    const task = this.desired.spec;
+    const snap: TaskSnapshot = {
+      spec: task,
+      knownStatus: this.status,
+      desiredStatus: this.desired.desiredStatus,
+      clusterName: task.clusterArn.slice(task.clusterArn.lastIndexOf("/") + 1),
+      availabilityZone: task.availabilityZone,
+      containers: this.containers.map((c, i) => {
+        const r = report.containers[i]!;
+        const snapshot: TaskSnapshot["containers"][number] = {
+          name: c.name,
+          definition: c.definition,
+          containerArn: task.containers[i]!.containerArn,
+          knownStatus: r.lastStatus,
+          health: r.healthStatus,
+        };
+        if (c.state) snapshot.state = c.state;
+        if (c.imageDigest) snapshot.imageDigest = c.imageDigest;
+        return snapshot;
+      }),
+    };
+    for (const key of ["pullStartedAt", "pullStoppedAt", "executionStoppedAt"] as const) {
+      const v = this.times[key];
+      if (v !== undefined) snap[key] = v;
+    }
+    if (this.ipAddress) snap.ipAddress = this.ipAddress;
+    return snap;
   }
 
   get taskArn(): string {

@@ -256,4 +256,29 @@ describe("tasks on Docker", () => {
     assert.ok((cluster.runningTasksCount ?? 0) >= 1, `runningTasksCount ${cluster.runningTasksCount}`);
     assert.deepEqual(cluster.capacityProviders, ["FARGATE", "FARGATE_SPOT"]);
   });
+
+  test("the metadata endpoint answers from inside containers with the task's ARN and family", async () => {
+    const probe = 'wget -q -O- "$ECS_CONTAINER_METADATA_URI_V4/task"; echo; wget -q -O- "$ECS_CONTAINER_METADATA_URI_V4"; echo; exec sleep 300';
+    for (const mode of ["awsvpc", "bridge"] as const) {
+      const extra = mode === "awsvpc"
+        ? { networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512" }
+        : { networkMode: "bridge" };
+      const arn = await run(`meta-${mode}`, [{ name: "probe", image: BUSYBOX_IMAGE, memory: 32, command: ["sh", "-c", probe] }], extra);
+      const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+      const id = running.containers![0]!.runtimeId!;
+      let lines: string[] = [];
+      for (let i = 0; i < 40 && lines.length < 2; i++) {
+        const out = (await import("node:child_process")).execFileSync("docker", ["logs", id], { encoding: "utf8" });
+        lines = out.split("\n").filter((l) => l.startsWith("{"));
+        if (lines.length < 2) await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.equal(lines.length, 2, `${mode}: two JSON documents from the endpoint`);
+      const task = JSON.parse(lines[0]!) as { TaskARN: string; Family: string; Revision: string; Containers: { DockerId: string }[] };
+      const container = JSON.parse(lines[1]!) as { DockerId: string; Name: string };
+      assert.equal(task.TaskARN, arn, mode);
+      assert.equal(task.Family, `meta-${mode}`);
+      assert.equal(container.DockerId, id);
+      assert.equal(container.Name, "probe");
+    }
+  });
 });
