@@ -104,24 +104,25 @@ export class Agent {
       this.config.logger.warn("metadata endpoint unavailable: cannot add its address", { address, device: TASK_BRIDGE });
       return;
     }
-    try {
-      const server = await startMetadataServer({
-        host: address,
-        port: 80,
-        logger: this.config.logger,
-        source: {
-          lookup: (token) => {
-            const found = this.lookupToken(token);
-            const runner = found && this.runners.get(found.taskArn);
-            return runner && found ? { task: runner.snapshot(), containerName: found.containerName } : undefined;
-          },
-          stats: (id) => this.config.runtime.stats(id),
-        },
-      });
-      this.closeMetadata = server.close;
-      this.metadataBaseUrl = `http://${address}`;
-    } catch (error) {
-      this.config.logger.warn("metadata endpoint unavailable", { error: String(error) });
+    const source = {
+      lookup: (token: string) => {
+        const found = this.lookupToken(token);
+        const runner = found && this.runners.get(found.taskArn);
+        return runner && found ? { task: runner.snapshot(), containerName: found.containerName } : undefined;
+      },
+      stats: (id: string) => this.config.runtime.stats(id),
+    };
+    // Port 80 as on ECS; when another agent on this host holds it, any port will do, since
+    // containers learn the URL from ECS_CONTAINER_METADATA_URI_V4.
+    for (const port of [80, 0]) {
+      try {
+        const server = await startMetadataServer({ host: address, port, logger: this.config.logger, source });
+        this.closeMetadata = server.close;
+        this.metadataBaseUrl = server.port === 80 ? `http://${address}` : `http://${address}:${server.port}`;
+        return;
+      } catch (error) {
+        this.config.logger.warn("metadata endpoint: could not listen", { port, error: String(error) });
+      }
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * Task definition rules: what RegisterTaskDefinition accepts (failing with ECS's own error
- * texts), what ECS derives at registration (integer cpu/memory, `compatibilities`,
- * `requiresAttributes`), and how task definition references are parsed. Pure: no I/O, no clock.
+ * texts), what ECS derives at registration (integer cpu/memory here; `compatibilities` and
+ * `requiresAttributes` in task-definition-compatibility.ts), and how task definition references
+ * are parsed. Pure: no I/O, no clock.
  *
  * Input has already been checked against the ECS model (shapes, types, enums, required members);
  * this module checks only what the model cannot express. It never changes a container
@@ -10,7 +11,8 @@
 
 import { parseArn } from "../core/arn.ts";
 import { type BerthError, clientError, invalidParameter } from "../core/errors.ts";
-import { isFargateSize, parseTaskCpu, parseTaskMemory } from "./task-definition-sizes.ts";
+import { compatibilities, fargateIncompatibility, requiresAttributes, usesAwslogs } from "./task-definition-compatibility.ts";
+import { parseTaskCpu, parseTaskMemory } from "./task-definition-sizes.ts";
 
 export { INVALID_TASK_CPU, INVALID_TASK_MEMORY, isFargateSize, parseTaskCpu, parseTaskMemory } from "./task-definition-sizes.ts";
 
@@ -119,12 +121,12 @@ const HEALTH_CHECK_RANGES = [
   ["retries", 1, 10],
   ["startPeriod", 0, 300],
 ] as const;
-const ECR_IMAGE = /\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?\//;
 const TASK_DEFINITION_PREFIX = "task-definition/";
 
 type NamedContainer = ContainerDefinitionInput & { readonly name: string };
 
-interface TaskSize {
+/** The task-level cpu and memory, parsed. */
+export interface TaskSize {
   cpu?: number;
   memory?: number;
 }
@@ -175,34 +177,6 @@ function taskSize(input: RegisterTaskDefinitionInput): TaskSize {
   if (input.cpu != null) size.cpu = parseTaskCpu(input.cpu);
   if (input.memory != null) size.memory = parseTaskMemory(input.memory);
   return size;
-}
-
-/**
- * Why this definition cannot run on Fargate, in ECS's words, or undefined when it can. The one
- * source for both the FARGATE registration check and the reported `compatibilities`.
- */
-function fargateIncompatibility(input: RegisterTaskDefinitionInput, size: TaskSize): string | undefined {
-  const containers = input.containerDefinitions;
-  if (input.networkMode !== "awsvpc") return "Fargate only supports network mode 'awsvpc'.";
-  if (size.cpu === undefined) return "Fargate requires that 'cpu' be defined at the task level.";
-  if (size.memory === undefined) return "Fargate requires that 'memory' be defined at the task level.";
-  if (!isFargateSize(size.cpu, size.memory)) {
-    return `No Fargate configuration exists for given values: ${size.cpu} CPU, ${size.memory} memory. See the Amazon ECS documentation for the valid values.`;
-  }
-  if (input.ipcMode != null) return "Tasks using the Fargate launch type do not support ipcMode.";
-  if (containers.some((c) => c.privileged === true)) {
-    return "Tasks using the Fargate launch type do not support privileged mode.";
-  }
-  if ((input.volumes ?? []).some((v) => v.host?.sourcePath)) {
-    return "Tasks using the Fargate launch type do not support host volumes with a sourcePath.";
-  }
-  if (!input.executionRoleArn && containers.some(usesAwslogs)) {
-    return "Fargate requires task definition to have execution role ARN to support log driver awslogs.";
-  }
-  if (!input.executionRoleArn && containers.some((c) => ECR_IMAGE.test(c.image ?? ""))) {
-    return "Fargate requires task definition to have execution role ARN to support ECR images.";
-  }
-  return undefined;
 }
 
 function checkContainerMemory(container: NamedContainer, size: TaskSize): void {
@@ -320,68 +294,6 @@ export function normalizeTaskDefinition(input: RegisterTaskDefinitionInput): Nor
   if (size.cpu !== undefined) normalized.cpu = String(size.cpu);
   if (size.memory !== undefined) normalized.memory = String(size.memory);
   return normalized;
-}
-
-/** Launch types the definition can run on, in the model's enum order; EC2 is always one. */
-function compatibilities(input: RegisterTaskDefinitionInput, size: TaskSize): string[] {
-  const requested = input.requiresCompatibilities ?? [];
-  const result = ["EC2"];
-  if (fargateIncompatibility(input, size) === undefined) result.push("FARGATE");
-  for (const launchType of ["EXTERNAL", "MANAGED_INSTANCES"]) {
-    if (requested.includes(launchType)) result.push(launchType);
-  }
-  return result;
-}
-
-interface Features {
-  awsvpc: boolean;
-  taskRole: boolean;
-  executionRole: boolean;
-  awslogs: boolean;
-  secretsManager: boolean;
-  parameterStore: boolean;
-  healthCheck: boolean;
-  dependsOn: boolean;
-}
-
-/** Container instance attributes a definition needs, and when ECS asks for each. */
-const REQUIRED_ATTRIBUTES: readonly (readonly [string, (f: Features) => boolean])[] = [
-  ["com.amazonaws.ecs.capability.docker-remote-api.1.18", () => true],
-  ["com.amazonaws.ecs.capability.docker-remote-api.1.19", (f) => f.awslogs],
-  ["com.amazonaws.ecs.capability.docker-remote-api.1.29", (f) => f.healthCheck],
-  ["com.amazonaws.ecs.capability.logging-driver.awslogs", (f) => f.awslogs],
-  ["ecs.capability.execution-role-awslogs", (f) => f.awslogs && f.executionRole],
-  ["com.amazonaws.ecs.capability.task-iam-role", (f) => f.taskRole],
-  ["ecs.capability.task-eni", (f) => f.awsvpc],
-  ["ecs.capability.secrets.asm.environment-variables", (f) => f.secretsManager],
-  ["ecs.capability.secrets.ssm.environment-variables", (f) => f.parameterStore],
-  ["ecs.capability.container-health-check", (f) => f.healthCheck],
-  ["ecs.capability.container-ordering", (f) => f.dependsOn],
-];
-
-function requiresAttributes(input: RegisterTaskDefinitionInput): { name: string }[] {
-  const features = featuresOf(input);
-  return REQUIRED_ATTRIBUTES.filter(([, applies]) => applies(features)).map(([name]) => ({ name }));
-}
-
-function featuresOf(input: RegisterTaskDefinitionInput): Features {
-  const containers = input.containerDefinitions;
-  const secretSources = containers.flatMap((c) => c.secrets ?? []).map((s) => s.valueFrom);
-  const inSecretsManager = (valueFrom: string): boolean => valueFrom.includes(":secretsmanager:");
-  return {
-    awsvpc: input.networkMode === "awsvpc",
-    taskRole: Boolean(input.taskRoleArn),
-    executionRole: Boolean(input.executionRoleArn),
-    awslogs: containers.some(usesAwslogs),
-    secretsManager: secretSources.some(inSecretsManager),
-    parameterStore: secretSources.some((valueFrom) => !inSecretsManager(valueFrom)),
-    healthCheck: containers.some((c) => c.healthCheck != null),
-    dependsOn: containers.some((c) => (c.dependsOn ?? []).length > 0),
-  };
-}
-
-function usesAwslogs(container: ContainerDefinitionInput): boolean {
-  return container.logConfiguration?.logDriver === "awslogs";
 }
 
 // ---- references ------------------------------------------------------------------------

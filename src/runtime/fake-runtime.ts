@@ -5,8 +5,14 @@
  * a test can run the clock as fast as it likes. It emits the same events, in the same order,
  * as Docker does, and must pass test/runtime/runtime-conformance.ts. It never touches the
  * host (no processes, sockets or files).
+ *
+ * This class owns the containers and their lifecycle; images, networks and the choice of
+ * behaviour live in fake-images.ts, fake-network.ts and fake-behaviour.ts.
  */
 import { createHash } from "node:crypto";
+import { type BehaviourMatch, type FakeBehaviour, FakeBehaviours, signalNumber } from "./fake-behaviour.ts";
+import { FakeImages } from "./fake-images.ts";
+import { FakeNetworks } from "./fake-network.ts";
 import {
   RuntimeError,
   RuntimeErrorKind,
@@ -18,6 +24,7 @@ import {
   type LogsOptions,
   type NetworkInfo,
   type NetworkOptions,
+  type PortBinding,
   type RegistryAuth,
   type Runtime,
   type RuntimeEvent,
@@ -25,6 +32,8 @@ import {
   type RuntimeInfo,
   type VolumeOptions,
 } from "./runtime.ts";
+
+export type { BehaviourMatch, FakeBehaviour } from "./fake-behaviour.ts";
 
 /** The time source: real timers by default; tests may pass a faster or manual one. */
 export interface FakeTimers {
@@ -38,25 +47,6 @@ export const realTimers: FakeTimers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
-
-/** What a pretend process does once started. */
-export interface FakeBehaviour {
-  /** Exits by itself after this long; undefined runs until stopped. */
-  runMs?: number;
-  /** Exit code when it exits by itself. Default 0. */
-  exitCode?: number;
-  /** Dies of OOM (exit 137, oomKilled) after runMs (default at once). */
-  oom?: boolean;
-  /** The health check result reached after `afterMs`. Without it a health-checked container turns healthy after one interval. */
-  health?: { status: "healthy" | "unhealthy"; afterMs: number };
-  /** Signals the process ignores ("SIGTERM" → stop waits for its timeout, then SIGKILL → 137). */
-  ignoreSignals?: string[];
-  /** Lines written at start, or `atMs` after it. */
-  output?: { stream: "stdout" | "stderr"; line: string; atMs?: number }[];
-}
-
-/** An image ref, the command line (entrypoint + cmd joined by spaces), or a predicate. */
-export type BehaviourMatch = string | RegExp | ((spec: ContainerSpec) => boolean);
 
 export interface FakeRuntimeOptions {
   timers?: FakeTimers;
@@ -79,63 +69,34 @@ interface FakeContainer {
   watchers: Set<(line: LogLine | undefined) => void>;
 }
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, USR1: 10, USR2: 12, TERM: 15 };
-
-function signalNumber(signal: string): number {
-  const n = Number(signal);
-  if (Number.isInteger(n) && n > 0) return n;
-  const found = SIGNALS[signal.toUpperCase().replace(/^SIG/, "")];
-  if (found === undefined) throw new RuntimeError(RuntimeErrorKind.Failed, `Invalid signal: ${signal}`, 500);
-  return found;
-}
-
-/** "busybox" and "busybox:latest" are the same image. */
-function normalizeRef(ref: string): string {
-  if (ref.includes("@") || ref.lastIndexOf(":") > ref.lastIndexOf("/")) return ref;
-  return `${ref}:latest`;
-}
-
 const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
-const commandLine = (spec: ContainerSpec): string => [...(spec.entrypoint ?? []), ...(spec.cmd ?? [])].join(" ");
-const ipToInt = (ip: string): number => ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-const intToIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-
-interface FakeNetwork extends NetworkInfo {
-  nextHost: number;
-}
 
 export class FakeRuntime implements Runtime {
   /** Every pull attempted, in order, for assertions. */
   readonly pulls: { ref: string; auth?: RegistryAuth }[] = [];
   private readonly timers: FakeTimers;
   private readonly hostInfo: RuntimeInfo;
-  private readonly images = new Map<string, { info: ImageInfo; present: boolean }>();
-  private readonly behaviours: { match: BehaviourMatch; behaviour: FakeBehaviour }[] = [];
+  private readonly images = new FakeImages();
+  private readonly behaviours = new FakeBehaviours();
   private readonly containers = new Map<string, FakeContainer>();
-  private readonly networks = new Map<string, FakeNetwork>();
+  private readonly networks = new FakeNetworks();
   private readonly volumes = new Map<string, VolumeOptions>();
   private readonly listeners = new Set<(event: RuntimeEvent) => void>();
   private sequence = 0;
-  private nextPort = 32768;
-  private nextSubnet = 18;
 
   constructor(options: FakeRuntimeOptions = {}) {
     this.timers = options.timers ?? realTimers;
     this.hostInfo = { cpus: 2, memoryMiB: 4096, os: "linux", arch: "x86_64", serverVersion: "fake", hostname: "fake-host", ...options.info };
-    this.networks.set("bridge", { id: sha("bridge"), subnet: "172.17.0.0/16", gateway: "172.17.0.1", bridgeName: "docker0", nextHost: 2 });
-    this.networks.set("host", { id: sha("host"), nextHost: 0 });
-    this.networks.set("none", { id: sha("none"), nextHost: 0 });
   }
 
   /** Makes an image known: present locally, or (`present: false`) only pullable. */
   addImage(ref: string, info: Partial<ImageInfo> = {}, options: { present?: boolean } = {}): void {
-    const key = normalizeRef(ref);
-    this.images.set(key, { info: { id: `sha256:${sha(key)}`, repoDigests: [], ...info }, present: options.present ?? true });
+    this.images.add(ref, info, options.present ?? true);
   }
 
   /** Chooses what matching containers do when started; the latest matching call wins. */
   behave(match: BehaviourMatch, behaviour: FakeBehaviour): void {
-    this.behaviours.push({ match, behaviour });
+    this.behaviours.add(match, behaviour);
   }
 
   /** Appends a line to a running container's output, as if the process wrote it. */
@@ -150,31 +111,21 @@ export class FakeRuntime implements Runtime {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo | undefined> {
-    const image = this.images.get(normalizeRef(ref)) ?? [...this.images.values()].find((i) => i.info.id === ref);
-    return image?.present === true ? structuredClone(image.info) : undefined;
+    return this.images.inspect(ref);
   }
 
   async pullImage(ref: string, auth?: RegistryAuth): Promise<void> {
     this.pulls.push(auth === undefined ? { ref } : { ref, auth });
-    const image = this.images.get(normalizeRef(ref));
-    if (image === undefined) {
-      const repo = ref.replace(/[:@][^/]*$/, "");
-      throw new RuntimeError(
-        RuntimeErrorKind.PullFailed,
-        `pull ${ref}: pull access denied for ${repo}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`,
-        404,
-      );
-    }
-    image.present = true;
+    this.images.pull(ref);
   }
 
   async buildImage(contextTar: Buffer, tag: string): Promise<void> {
-    this.addImage(tag, { id: `sha256:${createHash("sha256").update(contextTar).digest("hex")}` });
+    this.images.build(contextTar, tag);
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const image = this.images.get(normalizeRef(spec.image));
-    if (image?.present !== true) throw new RuntimeError(RuntimeErrorKind.NotFound, `No such image: ${spec.image}`, 404);
+    const image = this.images.local(spec.image);
+    if (image === undefined) throw new RuntimeError(RuntimeErrorKind.NotFound, `No such image: ${spec.image}`, 404);
     if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(spec.name)) {
       throw new RuntimeError(RuntimeErrorKind.Failed, `Invalid container name (${spec.name})`, 400);
     }
@@ -191,7 +142,7 @@ export class FakeRuntime implements Runtime {
       id,
       name: spec.name,
       image: spec.image,
-      imageId: image.info.id,
+      imageId: image.id,
       labels: { ...spec.labels },
       status: "created",
       running: false,
@@ -200,15 +151,15 @@ export class FakeRuntime implements Runtime {
       ports: [],
       networks: {},
     };
-    this.containers.set(id, { spec: structuredClone(spec), state, behaviour: this.behaviourFor(spec), timers: [], logs: [], watchers: new Set() });
+    this.containers.set(id, { spec: structuredClone(spec), state, behaviour: this.behaviours.select(spec), timers: [], logs: [], watchers: new Set() });
     return id;
   }
 
   async startContainer(containerId: string): Promise<void> {
     const c = this.get(containerId);
     if (c.state.running) return;
-    c.behaviour = this.behaviourFor(c.spec);
-    c.state.ports = this.bindPorts(c);
+    c.behaviour = this.behaviours.select(c.spec);
+    c.state.ports = this.networks.publish(c.spec, this.publishedPorts());
     c.state.networks = this.attach(c);
     Object.assign(c.state, { status: "running", running: true, startedAt: this.timers.now(), pid: 1000 + this.sequence++ });
     delete c.state.exitCode;
@@ -232,7 +183,7 @@ export class FakeRuntime implements Runtime {
   async stopContainer(containerId: string, timeoutSec: number): Promise<void> {
     const c = this.get(containerId);
     if (!c.state.running) return;
-    const signal = c.spec.stopSignal ?? this.imageOf(c)?.stopSignal ?? "SIGTERM";
+    const signal = c.spec.stopSignal ?? this.images.known(c.spec.image)?.stopSignal ?? "SIGTERM";
     if (!this.signal(c, signal)) {
       await new Promise<void>((resolve) => {
         const timer = this.timers.setTimeout(() => {
@@ -314,38 +265,15 @@ export class FakeRuntime implements Runtime {
   }
 
   async createNetwork(name: string, options: NetworkOptions = {}): Promise<string> {
-    const existing = this.networks.get(name);
-    if (existing !== undefined) return existing.id;
-    const subnet = options.subnet ?? `172.${this.nextSubnet++}.0.0/16`;
-    const base = ipToInt(subnet.split("/")[0]!);
-    const id = sha(`network-${name}-${++this.sequence}`);
-    const network: FakeNetwork = {
-      id,
-      subnet,
-      gateway: options.gateway ?? intToIp(base + 1),
-      bridgeName: options.bridgeName ?? `br-${id.slice(0, 12)}`,
-      nextHost: 2,
-    };
-    this.networks.set(name, network);
-    return id;
+    return this.networks.create(name, options, () => ++this.sequence);
   }
 
   async removeNetwork(name: string): Promise<void> {
-    if (!this.networks.has(name)) return;
-    if (["bridge", "host", "none"].includes(name)) {
-      throw new RuntimeError(RuntimeErrorKind.Conflict, `${name} is a pre-defined network and cannot be removed`, 403);
-    }
-    if ([...this.containers.values()].some((c) => c.state.running && c.spec.networkMode === name)) {
-      throw new RuntimeError(RuntimeErrorKind.Conflict, `error while removing network: network ${name} has active endpoints`, 403);
-    }
-    this.networks.delete(name);
+    this.networks.remove(name, () => [...this.containers.values()].some((c) => c.state.running && c.spec.networkMode === name));
   }
 
   async inspectNetwork(name: string): Promise<NetworkInfo | undefined> {
-    const n = this.networks.get(name);
-    if (n === undefined) return undefined;
-    const { nextHost: _, ...info } = n;
-    return { ...info };
+    return this.networks.inspect(name);
   }
 
   async createVolume(name: string, options: VolumeOptions = {}): Promise<void> {
@@ -381,21 +309,6 @@ export class FakeRuntime implements Runtime {
     });
   }
 
-  private behaviourFor(spec: ContainerSpec): FakeBehaviour {
-    const line = commandLine(spec);
-    for (let i = this.behaviours.length - 1; i >= 0; i--) {
-      const { match, behaviour } = this.behaviours[i]!;
-      const hit =
-        typeof match === "function"
-          ? match(spec)
-          : typeof match === "string"
-            ? normalizeRef(match) === normalizeRef(spec.image) || match === line
-            : match.test(line) || match.test(spec.image);
-      if (hit) return behaviour;
-    }
-    return {};
-  }
-
   private find(ref: string): FakeContainer | undefined {
     const exact = this.containers.get(ref);
     if (exact !== undefined) return exact;
@@ -413,40 +326,19 @@ export class FakeRuntime implements Runtime {
     return c;
   }
 
-  private imageOf(c: FakeContainer): ImageInfo | undefined {
-    return this.images.get(normalizeRef(c.spec.image))?.info;
-  }
-
-  private bindPorts(c: FakeContainer): ContainerState["ports"] {
-    // Publishing needs a bridge-like network: host, none and container:<id> ignore ports.
-    if (this.networks.get(c.spec.networkMode)?.subnet === undefined) return [];
-    const taken = new Set<string>();
-    for (const other of this.containers.values()) for (const p of other.state.ports) taken.add(`${p.hostPort}/${p.protocol}`);
-    return (c.spec.ports ?? []).map((p) => {
-      let hostPort = p.hostPort ?? 0;
-      if (hostPort > 0 && taken.has(`${hostPort}/${p.protocol}`)) {
-        throw new RuntimeError(RuntimeErrorKind.Failed, `Bind for 0.0.0.0:${hostPort} failed: port is already allocated`, 500);
-      }
-      while (hostPort === 0 || taken.has(`${hostPort}/${p.protocol}`)) hostPort = this.nextPort++;
-      taken.add(`${hostPort}/${p.protocol}`);
-      return { containerPort: p.containerPort, protocol: p.protocol, hostPort, hostIp: p.hostIp ?? "0.0.0.0" };
-    });
+  /** Every host port binding the engine holds now. */
+  private *publishedPorts(): Generator<PortBinding> {
+    for (const other of this.containers.values()) yield* other.state.ports;
   }
 
   private attach(c: FakeContainer): ContainerState["networks"] {
     const mode = c.spec.networkMode;
-    if (mode.startsWith("container:")) {
-      const target = this.find(mode.slice("container:".length));
-      if (target?.state.running !== true) {
-        throw new RuntimeError(RuntimeErrorKind.Conflict, `cannot join network of a non running container: ${mode}`, 409);
-      }
-      return {};
+    if (!mode.startsWith("container:")) return this.networks.attach(mode, c.spec.ipv4Address);
+    const target = this.find(mode.slice("container:".length));
+    if (target?.state.running !== true) {
+      throw new RuntimeError(RuntimeErrorKind.Conflict, `cannot join network of a non running container: ${mode}`, 409);
     }
-    const n = this.networks.get(mode);
-    if (n === undefined) throw new RuntimeError(RuntimeErrorKind.NotFound, `network ${mode} not found`, 404);
-    if (n.subnet === undefined) return { [mode]: { ipAddress: "" } };
-    const ipAddress = c.spec.ipv4Address ?? intToIp(ipToInt(n.subnet.split("/")[0]!) + n.nextHost++);
-    return { [mode]: n.gateway === undefined ? { ipAddress } : { ipAddress, gateway: n.gateway } };
+    return {};
   }
 
   /** Delivers a signal; returns whether the process died of it. */

@@ -51,7 +51,10 @@ describe("tasks on Docker", () => {
   const withInit = (defs: object[]) => defs.map((d) => ({ linuxParameters: { initProcessEnabled: true }, ...d }));
   const run = async (family: string, containerDefinitions: object[], extra: object = {}) => {
     await client.send(new RegisterTaskDefinitionCommand({ family, containerDefinitions: withInit(containerDefinitions), ...extra } as never));
-    const out = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: family, ...(extra as { networkMode?: string }).networkMode === "awsvpc" ? { launchType: "FARGATE", networkConfiguration: AWSVPC } : {} } as never));
+    // Say the launch type: a later test gives the cluster a FARGATE default strategy.
+    const awsvpc = (extra as { networkMode?: string }).networkMode === "awsvpc";
+    const launch = awsvpc ? { launchType: "FARGATE", networkConfiguration: AWSVPC } : { launchType: "EC2" };
+    const out = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: family, ...launch } as never));
     assert.deepEqual(out.failures, [], JSON.stringify(out.failures));
     const arn = out.tasks![0]!.taskArn!;
     started.push(arn);
