@@ -3,6 +3,8 @@
  *   berth up [--port N] [--data-dir D] [--host H] [--detach]   start Berth
  *   berth down [--data-dir D]                                  stop a detached Berth
  *   berth env [--data-dir D] [--port N] [--region R]           print shell exports
+ *   berth agent --server URL --token T [--cluster C] [...]     join this host to a server
+ *   berth agent-token [--data-dir D]                           print the server's agent token
  * The ./berth shell script installs and builds first, then runs this.
  */
 import { spawn } from "node:child_process";
@@ -11,6 +13,9 @@ import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
+import { loadOrCreateAgentToken } from "./server/agent-token.ts";
+import { Agent } from "./agent/agent.ts";
+import { HttpAgentChannel } from "./agent/http-agent-channel.ts";
 import type { PullBehavior } from "./agent/images.ts";
 import { DockerRuntime } from "./runtime/docker-runtime.ts";
 import { type EmbeddedAgentConfig, startServer } from "./server/server.ts";
@@ -38,6 +43,9 @@ const { positionals, values } = parseArgs({
     "pull-behavior": { type: "string" },
     "availability-zone": { type: "string" },
     "docker-socket": { type: "string" },
+    server: { type: "string" },
+    token: { type: "string" },
+    "no-fargate": { type: "boolean" },
     help: { type: "boolean", short: "h" },
   },
 });
@@ -118,6 +126,41 @@ function agentConfig(logger: ReturnType<typeof jsonLogger>): EmbeddedAgentConfig
     bindIp: values["bind-ip"] ?? "127.0.0.1",
     pullBehavior: pull as PullBehavior,
   };
+}
+
+/**
+ * `berth agent`: this host joins a cluster of the Berth server at --server, over HTTP. Its
+ * own data dir (default ./.berth-agent) keeps its agent id, so a restart is the same
+ * container instance; stopping it leaves the containers running for the next start to adopt.
+ */
+async function agent(): Promise<void> {
+  const serverUrl = values.server ?? process.env["BERTH_SERVER"];
+  const token = values.token ?? process.env["BERTH_AGENT_TOKEN"];
+  if (!serverUrl) fail("berth agent needs --server URL (or BERTH_SERVER): the Berth server this host joins");
+  if (!token) fail("berth agent needs --token T (or BERTH_AGENT_TOKEN); run `berth agent-token` on the server host to print it");
+  if (!/^https?:\/\/[^/]/.test(serverUrl)) fail(`--server must be an http:// or https:// URL, not ${serverUrl}`);
+  const agentDir = resolve(values["data-dir"] ?? ".berth-agent");
+  mkdirSync(agentDir, { recursive: true });
+  const logger = jsonLogger();
+  const host = agentConfig(logger);
+  const running = new Agent({
+    ...host,
+    fargate: !values["no-fargate"],
+    channel: new HttpAgentChannel({ serverUrl, token }),
+    dataDir: agentDir,
+    logger,
+  });
+  await running.start().catch((error: unknown) => fail(`the agent could not start: ${error instanceof Error ? error.message : String(error)}`));
+  const instance = running.containerInstanceArn ?? "(no container instance)";
+  process.stdout.write(`Berth agent ${running.agentId} joined cluster ${host.cluster} as ${instance} at ${serverUrl} (data in ${agentDir}).\n`);
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void running.stop().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 /** Starts `berth up` in the background and returns once the API answers. */
@@ -205,6 +248,12 @@ const HELP = `usage: berth <command> [options]
      [--pull-behavior default|always|once|prefer-cached] [--availability-zone Z]
   down [--data-dir ./.berth]                                            stop a detached Berth
   env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
+  agent --server URL --token T [--cluster default] [--data-dir ./.berth-agent]
+        [--region us-east-1] [--bind-ip 127.0.0.1] [--availability-zone Z] [--no-fargate]
+        [--pull-behavior default|always|once|prefer-cached] [--docker-socket /var/run/docker.sock]
+                                                                        join this host to the Berth server at URL
+                                                                        (or set BERTH_SERVER, BERTH_AGENT_TOKEN)
+  agent-token [--data-dir ./.berth]                                     print the token agents on other hosts need
 `;
 
 switch (command) {
@@ -216,6 +265,12 @@ switch (command) {
     break;
   case "env":
     env();
+    break;
+  case "agent":
+    await agent();
+    break;
+  case "agent-token":
+    process.stdout.write(`${loadOrCreateAgentToken(dataDir)}\n`);
     break;
   case "help":
     process.stdout.write(HELP);

@@ -1,15 +1,20 @@
 /**
  * node:http adapter for the API: reads the body with a size limit, calls handle(), writes
- * the response. Oversized bodies are refused with 413 before any work is done.
+ * the response. Oversized bodies are refused with 413 before any work is done. An optional
+ * pre-handler sees each request first (with its body) and may answer it itself, as the
+ * remote-agent endpoint does; what it declines goes on to the AWS API.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../core/logger.ts";
 import type { ApiRequest } from "./http-types.ts";
 import type { Handle } from "./router.ts";
 
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-export function createHttpServer(handle: Handle, logger: Logger, maxBodyBytes = DEFAULT_MAX_BODY_BYTES): Server {
+/** Answers the request and resolves true, or resolves false (writing nothing) to pass it on. */
+export type PreHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<boolean>;
+
+export function createHttpServer(handle: Handle, logger: Logger, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, preHandler?: PreHandler): Server {
   const server = createServer((req, res) => {
     readBody(req, maxBodyBytes).then(
       async (body) => {
@@ -18,6 +23,7 @@ export function createHttpServer(handle: Handle, logger: Logger, maxBodyBytes = 
           res.end(JSON.stringify({ __type: "RequestEntityTooLargeException", message: `Request body is larger than ${maxBodyBytes} bytes.` }));
           return;
         }
+        if (preHandler && (await answered(preHandler, req, res, body, logger))) return;
         const url = req.url ?? "/";
         const q = url.indexOf("?");
         const apiRequest: ApiRequest = {
@@ -39,6 +45,20 @@ export function createHttpServer(handle: Handle, logger: Logger, maxBodyBytes = 
   });
   server.keepAliveTimeout = 65_000;
   return server;
+}
+
+/** Runs the pre-handler; one that throws has answered (with a 500, if it had not yet written). */
+async function answered(preHandler: PreHandler, req: IncomingMessage, res: ServerResponse, body: Buffer, logger: Logger): Promise<boolean> {
+  try {
+    return await preHandler(req, res, body);
+  } catch (error) {
+    logger.error("pre-handler failed", { path: req.url, error: String(error) });
+    if (!res.headersSent && !res.destroyed) {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ message: "Internal error." }));
+    } else if (!res.writableEnded) res.destroy();
+    return true;
+  }
 }
 
 /** The body, or undefined when it exceeds the limit (the rest is drained, not buffered). */

@@ -47,6 +47,8 @@ export class AgentSignals {
         resolve();
       };
       const timer = setTimeout(done, ms);
+      // A pending long poll must not keep the process alive after the server closes.
+      timer.unref();
       set.add(done);
       this.waiters.set(agentId, set);
     });

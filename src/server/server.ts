@@ -1,9 +1,11 @@
 /**
  * Composition root of the control plane: opens the store, loads the identity, wires the
  * services into the API, starts the HTTP listener, the background sweeps (agent liveness,
- * stopped-task retention) and, unless disabled, the agent for this host. `startServer`
- * resolves once the port is bound and the agent registered; `close()` stops accepting,
- * stops the loops (containers keep running) and closes the store.
+ * stopped-task retention), the agent channel (in process for the agent on this host, over
+ * HTTP at /_berth/agent/ for `berth agent` on other hosts, behind the data dir's agent token)
+ * and, unless disabled, the agent for this host. `startServer` resolves once the port is bound
+ * and the agent registered; `close()` stops accepting, drops open connections (long-polls
+ * included), stops the loops (containers keep running) and closes the store.
  */
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
@@ -20,6 +22,8 @@ import { AgentSignals, expireStoppedTasks, sweepAgents } from "../control/agents
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
+import { agentHttpHandler } from "./agent-http.ts";
+import { loadOrCreateAgentToken } from "./agent-token.ts";
 import { type Identity, credentialLookup, loadOrCreateIdentity, principalOf } from "./identity.ts";
 
 export interface EmbeddedAgentConfig {
@@ -49,12 +53,15 @@ export interface RunningServer {
   url: string;
   port: number;
   identity: Identity;
+  /** The bearer token remote agents present (kept in `<dataDir>/agent-token`). */
+  agentToken: string;
   agent?: Agent;
   close(): Promise<void>;
 }
 
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const identity = loadOrCreateIdentity(config.dataDir);
+  const agentToken = loadOrCreateAgentToken(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const deps = { store, clock: systemClock, ids: randomIds };
   const signals = new AgentSignals();
@@ -66,7 +73,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ids: randomIds,
     logger: config.logger,
   });
-  const http = createHttpServer(handle, config.logger);
+  const channel = inProcessAgentChannel(deps, signals, identity.accountId);
+  const http = createHttpServer(handle, config.logger, undefined, agentHttpHandler(channel, agentToken, config.logger));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
     http.listen(config.port, config.host, () => resolve());
@@ -86,7 +94,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   if (config.agent) {
     const a = config.agent;
     agent = new Agent({
-      channel: inProcessAgentChannel(deps, signals, identity.accountId),
+      channel,
       runtime: a.runtime,
       dataDir: config.dataDir,
       region: a.region,
@@ -106,6 +114,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     url,
     port,
     identity,
+    agentToken,
     async close() {
       clearInterval(sweeps);
       await agent?.stop();
