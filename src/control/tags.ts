@@ -1,7 +1,7 @@
 /**
- * TagResource, UntagResource and ListTagsForResource over every taggable ECS resource. The
- * ARN names the resource; it must exist. Later issues add services, tasks, container
- * instances, capacity providers and task sets to `resourceExists`.
+ * TagResource, UntagResource and ListTagsForResource over every taggable ECS resource
+ * (clusters, task definitions, services, tasks, container instances). The ARN names the
+ * resource; it must exist.
  */
 import { parseArn } from "../core/arn.ts";
 import { BerthError, ErrorCode, invalidParameter } from "../core/errors.ts";
@@ -25,6 +25,23 @@ async function assertResourceExists(deps: ControlDeps, resourceArn: string): Pro
       const { family, revision } = parseTaskDefinitionRef(rest);
       const record = revision === undefined ? undefined : await deps.store.getTaskDefinition(arn.region, family, revision);
       if (!record) throw new BerthError(ErrorCode.ResourceNotFound, "The specified resource could not be found.");
+      return;
+    }
+    case "service": {
+      const [cluster, name] = rest.split("/");
+      const service = cluster && name ? await deps.store.getService(arn.region, cluster, name) : undefined;
+      if (!service || service.status === "INACTIVE") throw new BerthError(ErrorCode.ServiceNotFound, "Service not found.");
+      return;
+    }
+    case "task": {
+      const task = await deps.store.getTask(arn.region, rest.slice(rest.lastIndexOf("/") + 1));
+      if (!task) throw new BerthError(ErrorCode.ResourceNotFound, "The specified resource could not be found.");
+      return;
+    }
+    case "container-instance": {
+      const [cluster, id] = rest.split("/");
+      const ci = cluster && id ? await deps.store.getContainerInstance(arn.region, cluster, id) : undefined;
+      if (!ci) throw new BerthError(ErrorCode.ResourceNotFound, "The specified resource could not be found.");
       return;
     }
     default:

@@ -8,7 +8,8 @@ import { BerthError, ErrorCode, clientError, invalidParameter } from "../core/er
 import type { Tag } from "../domain/tags.ts";
 import type { Cluster } from "../domain/cluster.ts";
 import type { TaskDefinitionRecord } from "../domain/task-definition-record.ts";
-import { type Task, USER_STOP_REASON } from "../domain/task.ts";
+import { type Task, type TaskStopCode, USER_STOP_REASON } from "../domain/task.ts";
+import { defaultServiceStrategy } from "../scheduler/placement.ts";
 import { type LaunchPlan, type TaskOverride, planLaunch } from "../domain/task-launch.ts";
 import { assertProviders } from "./capacity-providers.ts";
 import { clusterNameOf, requireCluster } from "./clusters.ts";
@@ -52,12 +53,15 @@ interface PreparedLaunch {
   group: string;
 }
 
-/** Resolves cluster, definition, launch type and overrides; checks what ECS checks before placing. */
-async function prepareLaunch(deps: ControlDeps, ctx: CallContext, cmd: RunTaskCommand): Promise<PreparedLaunch> {
+/**
+ * Resolves cluster, definition, launch type and overrides; checks what ECS checks before
+ * placing. Services may keep running a revision that was deregistered (`allowInactive`).
+ */
+async function prepareLaunch(deps: ControlDeps, ctx: CallContext, cmd: RunTaskCommand, allowInactive = false): Promise<PreparedLaunch> {
   const cluster = await requireCluster(deps, ctx, cmd.cluster);
   const td = await findTaskDefinition(deps, ctx, cmd.taskDefinition);
   if (!td) throw clientError("TaskDefinition not found.");
-  if (td.status !== "ACTIVE") throw clientError("TaskDefinition is inactive");
+  if (td.status !== "ACTIVE" && !(allowInactive && td.status === "INACTIVE")) throw clientError("TaskDefinition is inactive");
   const { launchType, capacityProviderName } = chooseLaunchType(cmd, cluster);
   const networkMode = (td.document["networkMode"] as Task["networkMode"] | undefined) ?? "bridge";
   if (launchType === "FARGATE" && !td.compatibilities.includes("FARGATE")) {
@@ -231,21 +235,67 @@ export async function findTask(deps: ControlDeps, ctx: CallContext, clusterRef: 
 
 export async function stopTask(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, clusterRef: string | undefined, ref: string, reason?: string): Promise<Task> {
   await requireCluster(deps, ctx, clusterRef);
+  const task = await findTask(deps, ctx, clusterRef, ref);
+  if (!task) throw invalidParameter("The referenced task was not found.");
+  return requestStop(deps, notify, task, "UserInitiated", reason ?? USER_STOP_REASON);
+}
+
+/**
+ * Sets a task's desired status to STOPPED with the given stop code and reason; the agent
+ * stops its containers. A concurrent agent report is re-read and the stop applied again.
+ */
+export async function requestStop(deps: ControlDeps, notify: AgentNotifier, task: Task, stopCode: TaskStopCode, reason: string): Promise<Task> {
+  let current = task;
   for (let attempt = 0; ; attempt++) {
-    const task = await findTask(deps, ctx, clusterRef, ref);
-    if (!task) throw invalidParameter("The referenced task was not found.");
-    if (task.desiredStatus === "STOPPED") return task;
-    const next: Task = { ...task, desiredStatus: "STOPPED", stopCode: "UserInitiated", stoppedReason: reason ?? USER_STOP_REASON };
+    if (current.desiredStatus === "STOPPED") return current;
+    const next: Task = { ...current, desiredStatus: "STOPPED", stopCode, stoppedReason: reason };
     next.stoppingAt ??= deps.clock.now();
     try {
       const stored = await deps.store.updateTask(next);
-      notify(task.agentId);
+      notify(current.agentId);
       return stored;
     } catch (error) {
       // An agent report landed in between: re-read and apply the stop again.
       if (!(error instanceof BerthError && error.code === ErrorCode.StaleVersion) || attempt > 10) throw error;
+      const fresh = await deps.store.getTask(current.region, current.taskId);
+      if (!fresh) return current;
+      current = fresh;
     }
   }
+}
+
+/** What a service deployment launches its tasks with. */
+export interface ServiceLaunch {
+  cluster: string;
+  taskDefinition: string;
+  count: number;
+  group: string;
+  startedBy: string;
+  launchType?: Task["launchType"];
+  capacityProviderStrategy?: RunTaskCommand["capacityProviderStrategy"];
+  networkConfiguration?: RunTaskCommand["networkConfiguration"];
+  placementConstraints: NonNullable<RunTaskCommand["placementConstraints"]>;
+  placementStrategy: NonNullable<RunTaskCommand["placementStrategy"]>;
+  tags: Tag[];
+}
+
+/** Launches `count` tasks for a service deployment (no 10-task cap; service placement defaults). */
+export async function launchForService(deps: ControlDeps, notify: AgentNotifier, ctx: CallContext, launch: ServiceLaunch): Promise<RunTaskResult> {
+  const cmd: RunTaskCommand = { cluster: launch.cluster, taskDefinition: launch.taskDefinition, group: launch.group, startedBy: launch.startedBy, tags: launch.tags };
+  if (launch.launchType) cmd.launchType = launch.launchType;
+  if (launch.capacityProviderStrategy?.length) cmd.capacityProviderStrategy = launch.capacityProviderStrategy;
+  if (launch.networkConfiguration) cmd.networkConfiguration = launch.networkConfiguration;
+  const prepared = await prepareLaunch(deps, ctx, cmd, true);
+  const { plan, td } = prepared;
+  const placement = await placeOnAgents(deps, ctx.scope.region, prepared.cluster.clusterName, prepared.launchType, {
+    cpu: plan.reservedCpu,
+    memory: plan.reservedMemory,
+    ports: plan.fixedPorts,
+    group: launch.group,
+    constraints: [...launch.placementConstraints, ...((td.document["placementConstraints"] as never[] | undefined) ?? [])],
+    strategy: launch.placementStrategy.length ? launch.placementStrategy : defaultServiceStrategy(),
+  }, launch.count);
+  return { tasks: await createTasks(deps, notify, ctx, cmd, prepared, placement.placements), failures: placement.failures };
 }
 
 export async function describeTasks(deps: ControlDeps, ctx: CallContext, clusterRef: string | undefined, refs: string[]) {

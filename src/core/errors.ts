@@ -18,6 +18,8 @@ export const ErrorCode = {
   ClusterContainsTasks: "ClusterContainsTasks",
   ClusterContainsContainerInstances: "ClusterContainsContainerInstances",
   ResourceNotFound: "ResourceNotFound",
+  ServiceNotFound: "ServiceNotFound",
+  ServiceNotActive: "ServiceNotActive",
   LimitExceeded: "LimitExceeded",
   Conflict: "Conflict",
   AccessDenied: "AccessDenied",

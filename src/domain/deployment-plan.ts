@@ -39,7 +39,10 @@ export interface PlanInput {
   service: Service;
   tasks: readonly ServiceTask[];
   now: number;
+  /** Event ids. */
   newId: () => string;
+  /** Deployment ids (`ecs-svc/<digits>`), for a rollback. */
+  newDeploymentId: () => string;
 }
 
 export interface Plan {
@@ -82,9 +85,11 @@ export function planService(input: PlanInput): Plan {
     stop.push({ taskId: t.taskId, reason });
   };
 
-  countFailures(service, input.tasks, now);
+  for (const t of countFailures(service, input.tasks, now)) {
+    event(`${name} (task ${t.taskId}) stopped: ${t.stoppedReason ?? t.stopCode ?? "unknown reason"}.`);
+  }
   service = applyThrottle(service, input.tasks, now, event, name);
-  service = circuitBreaker(service, now, input.newId, event, name);
+  service = circuitBreaker(service, now, input.newDeploymentId, event, name);
 
   const primary = service.deployments[0]!;
   const desired = service.status === "ACTIVE" ? service.desiredCount : 0;
@@ -114,14 +119,23 @@ export function planService(input: PlanInput): Plan {
   const keptPrimary = primaryLive.filter((t) => !stopping.has(t.taskId)).length;
   const launchable = primary.rolloutState !== "FAILED" && service.throttle.until <= now;
   const want = desired - keptPrimary;
-  const count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + oldLive.length))) : 0;
+  let count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + oldLive.length))) : 0;
+  // With the circuit breaker on, launch no more than could fail before it trips, so a bad
+  // revision fails after exactly its threshold of failed tasks.
+  const breaker = config.deploymentCircuitBreaker;
+  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
+    const unproven = primaryLive.filter((t) => !stopping.has(t.taskId) && !isHealthy(t, now)).length;
+    count = Math.min(count, Math.max(0, failureThreshold(primary.desiredCount, breaker) - primary.failedTasks - unproven));
+  }
   if (count > 0) launch.push({ deploymentId: primary.id, count });
 
-  // Stop old deployments' tasks: never-healthy ones freely, healthy ones down to the floor.
-  const healthyNow = live.filter((t) => !stopping.has(t.taskId) && isHealthy(t, now)).length;
-  let budget = healthyNow - minHealthy;
-  for (const t of [...oldLive].sort((a, b) => Number(isHealthy(a, now)) - Number(isHealthy(b, now)))) {
-    if (!isHealthy(t, now)) stopTask(t, scaleReason);
+  // Stop old deployments' tasks down to the floor. Healthy tasks, and old RUNNING tasks whose
+  // health is not known yet, hold the floor; pending or UNHEALTHY old tasks may always go.
+  const holdsFloor = (t: ServiceTask) => isHealthy(t, now) || (t.deploymentId !== primary.id && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY");
+  let budget = live.filter((t) => !stopping.has(t.taskId) && holdsFloor(t)).length - minHealthy;
+  const stopRank = (t: ServiceTask) => (!holdsFloor(t) ? 0 : isHealthy(t, now) ? 2 : 1);
+  for (const t of [...oldLive].sort((a, b) => stopRank(a) - stopRank(b))) {
+    if (!holdsFloor(t)) stopTask(t, scaleReason);
     else if (budget > 0) {
       stopTask(t, scaleReason);
       budget--;
@@ -160,8 +174,9 @@ function countBy<T>(items: T[], key: (t: T) => string): Map<string, number> {
   return m;
 }
 
-/** Adds each newly stopped, failed task to its deployment's failedTasks, once. */
-function countFailures(service: Service, tasks: readonly ServiceTask[], now: number): void {
+/** Adds each newly stopped, failed task to its deployment's failedTasks, once; returns them. */
+function countFailures(service: Service, tasks: readonly ServiceTask[], now: number): ServiceTask[] {
+  const all: ServiceTask[] = [];
   for (const d of service.deployments) {
     const own = tasks.filter((t) => t.deploymentId === d.id);
     const fresh = own.filter((t) => failed(t) && !d.failedTaskIds.includes(t.taskId));
@@ -169,10 +184,12 @@ function countFailures(service: Service, tasks: readonly ServiceTask[], now: num
       d.failedTaskIds = [...d.failedTaskIds, ...fresh.map((t) => t.taskId)].slice(-400);
       d.failedTasks += fresh.length;
       d.updatedAt = now;
+      all.push(...fresh);
     }
     const reset = d.rolloutState === "IN_PROGRESS" && service.deploymentConfiguration.deploymentCircuitBreaker?.resetOnHealthyTask !== false;
     if (reset && d.failedTasks > 0 && own.some((t) => isHealthy(t, now))) d.failedTasks = 0;
   }
+  return all;
 }
 
 /** ECS's service throttle: tasks that keep failing to start get a growing launch delay. */
@@ -198,7 +215,9 @@ function circuitBreaker(service: Service, now: number, newId: () => string, even
   primary.rolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.";
   primary.updatedAt = now;
   event(`${name} (deployment ${primary.id}) deployment failed: tasks failed to start.`);
-  const target = breaker.rollback ? [...service.deployments.slice(1), ...service.history].find((d) => d.rolloutState === "COMPLETED") : undefined;
+  // Roll back to the last COMPLETED deployment, else to the one this deployment replaced.
+  const earlier = [...service.deployments.slice(1), ...service.history];
+  const target = breaker.rollback ? (earlier.find((d) => d.rolloutState === "COMPLETED") ?? earlier.find((d) => d.rolloutState !== "FAILED")) : undefined;
   if (!target) return service;
   const id = newId();
   const rollback: Deployment = {

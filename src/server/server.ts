@@ -19,6 +19,7 @@ import { systemClock } from "../core/clock.ts";
 import { randomIds } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
 import { AgentSignals, expireStoppedTasks, sweepAgents } from "../control/agents.ts";
+import { ServiceController } from "../controllers/service-controller.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
@@ -65,9 +66,10 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const deps = { store, clock: systemClock, ids: randomIds };
   const signals = new AgentSignals();
+  const services = new ServiceController({ deps, notifyAgent: signals.notify, logger: config.logger });
   const admin = principalOf(identity, identity.admin);
   const handle = createApi({
-    services: [ecsService(deps, signals.notify), stsService((arn) => (arn === admin.arn ? admin : undefined))],
+    services: [ecsService(deps, signals.notify, services.enqueue), stsService((arn) => (arn === admin.arn ? admin : undefined))],
     credentials: credentialLookup(identity),
     clock: systemClock,
     ids: randomIds,
@@ -89,6 +91,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     expireStoppedTasks(deps, retention).catch((e: unknown) => config.logger.warn("task expiry failed", { error: String(e) }));
   }, 5_000);
   sweeps.unref();
+  services.start();
 
   let agent: Agent | undefined;
   if (config.agent) {
@@ -117,6 +120,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     agentToken,
     async close() {
       clearInterval(sweeps);
+      services.stop();
       await agent?.stop();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -69,4 +69,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX tasks_cluster ON tasks (region, cluster, desired_status, created_at);
    CREATE INDEX tasks_agent ON tasks (agent_id, last_status);
    CREATE INDEX tasks_token ON tasks (region, cluster, client_token);`,
+  `CREATE TABLE services (
+     region TEXT NOT NULL,
+     cluster TEXT NOT NULL,
+     name TEXT NOT NULL,
+     status TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     doc TEXT NOT NULL,
+     PRIMARY KEY (region, cluster, name)
+   );
+   CREATE INDEX services_status ON services (status);
+   CREATE INDEX tasks_group ON tasks (region, cluster, task_group);`,
 ];

@@ -9,11 +9,13 @@ import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { AccountSetting } from "../domain/account-settings.ts";
 import type { AgentRecord } from "../domain/agent.ts";
 import type { ContainerInstance } from "../domain/container-instance.ts";
+import type { Service } from "../domain/service.ts";
 import type { Task } from "../domain/task.ts";
 import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
+import * as services from "./sqlite-services.ts";
 import * as tables from "./sqlite-tasks.ts";
 import type { FamilyQuery, Page, PageRequest, Store, TaskDefinitionQuery, TaskQuery } from "./store.ts";
 
@@ -312,6 +314,27 @@ export class SqliteStore implements Store {
   }
   async deleteTasksStoppedBefore(before: number): Promise<number> {
     return tables.deleteTasksStoppedBefore(this.runner, before);
+  }
+
+  // --- services (statements in sqlite-services.ts) ---------------------------------------
+
+  async createService(service: Service): Promise<{ service: Service; created: boolean }> {
+    return services.createService(this.runner, service);
+  }
+  async getService(region: string, cluster: string, name: string): Promise<Service | undefined> {
+    return services.getService(this.runner, region, cluster, name);
+  }
+  async listServices(region: string, cluster: string, page: PageRequest): Promise<Page<Service>> {
+    return services.listServices(this.runner, region, cluster, page);
+  }
+  async liveServices(): Promise<Service[]> {
+    return services.liveServices(this.runner);
+  }
+  async updateService(service: Service): Promise<Service> {
+    return services.updateService(this.runner, service);
+  }
+  async tasksOfGroup(region: string, cluster: string, group: string): Promise<Task[]> {
+    return services.tasksOfGroup(this.runner, region, cluster, group);
   }
 
   async close(): Promise<void> {

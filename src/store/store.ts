@@ -10,6 +10,7 @@
 import type { AccountSetting } from "../domain/account-settings.ts";
 import type { AgentRecord } from "../domain/agent.ts";
 import type { ContainerInstance } from "../domain/container-instance.ts";
+import type { Service } from "../domain/service.ts";
 import type { Task } from "../domain/task.ts";
 import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
@@ -123,6 +124,19 @@ export interface Store {
   clusterCounts(region: string, cluster: string): Promise<ClusterCounts>;
   /** Removes STOPPED tasks whose stoppedAt is before `before`; returns how many. */
   deleteTasksStoppedBefore(before: number): Promise<number>;
+
+  // Services
+  /** Inserts the service unless one of that name is ACTIVE or DRAINING; returns whichever is stored. */
+  createService(service: Service): Promise<{ service: Service; created: boolean }>;
+  getService(region: string, cluster: string, name: string): Promise<Service | undefined>;
+  /** Services of a cluster that are not INACTIVE, ordered by name. */
+  listServices(region: string, cluster: string, page: PageRequest): Promise<Page<Service>>;
+  /** Every service that is not INACTIVE, in every region (the controller's resync). */
+  liveServices(): Promise<Service[]>;
+  /** Replaces a service if its stored version equals `service.version` (else StaleVersion); version + 1. */
+  updateService(service: Service): Promise<Service>;
+  /** Every stored task of a group (live and retained STOPPED ones), e.g. `service:web`. */
+  tasksOfGroup(region: string, cluster: string, group: string): Promise<Task[]>;
 
   close(): Promise<void>;
 }

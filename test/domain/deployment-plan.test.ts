@@ -41,7 +41,8 @@ function task(deploymentId: string, state: "pending" | "running" | "healthy" | "
 }
 
 let ids = 0;
-const plan = (svc: Service, tasks: ServiceTask[], now = NOW) => planService({ service: svc, tasks, now, newId: () => `ecs-svc/${++ids}` });
+const plan = (svc: Service, tasks: ServiceTask[], now = NOW) =>
+  planService({ service: svc, tasks, now, newId: () => `event-${++ids}`, newDeploymentId: () => `ecs-svc/${++ids}` });
 const messages = (svc: Service) => svc.events.map((e) => e.message);
 
 describe("deployment plan", () => {
@@ -132,6 +133,23 @@ describe("deployment plan", () => {
     assert.equal(three.service.throttle.until, 0, "the rollback is not throttled");
     assert.deepEqual(three.launch, [{ deploymentId: rollback!.id, count: 3 }], "max 200% of 3 is 6: the 3 old tasks plus 3 for the rollback");
     assert.deepEqual(three.stop, [], "the old tasks keep serving: never below the floor");
+  });
+
+  test("old RUNNING tasks of unknown health hold the floor; pending ones may go", () => {
+    const svc = service([deployment("d2"), deployment("d1", { status: "ACTIVE" })], { desiredCount: 2 });
+    svc.deployments[0]!.desiredCount = 2;
+    const starting = [task("d1", "running"), task("d1", "running"), task("d1", "pending")];
+    const p = plan(svc, starting);
+    assert.deepEqual(p.stop.map((x) => x.taskId), [starting[2]!.taskId], "only the pending old task stops");
+  });
+
+  test("with the breaker on, launches stop at the threshold", () => {
+    const svc = service([deployment("d2", { failedTasks: 2, failedTaskIds: ["x", "y"] })], {
+      desiredCount: 2,
+      deploymentConfiguration: { maximumPercent: 200, minimumHealthyPercent: 100, deploymentCircuitBreaker: { enable: true, rollback: false } },
+    });
+    svc.deployments[0]!.desiredCount = 2;
+    assert.deepEqual(plan(svc, []).launch, [{ deploymentId: "d2", count: 1 }], "threshold 3, 2 failed: one more may be tried");
   });
 
   test("a FAILED deployment without rollback launches nothing more", () => {

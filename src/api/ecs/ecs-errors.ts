@@ -16,6 +16,8 @@ export const ECS_ERRORS: ErrorTable = {
     ClusterContainsTasks: { exception: "ClusterContainsTasksException" },
     ClusterContainsContainerInstances: { exception: "ClusterContainsContainerInstancesException" },
     ResourceNotFound: { exception: "ResourceNotFoundException" },
+    ServiceNotFound: { exception: "ServiceNotFoundException" },
+    ServiceNotActive: { exception: "ServiceNotActiveException" },
     LimitExceeded: { exception: "LimitExceededException" },
     Conflict: { exception: "ConflictException" },
     AccessDenied: { exception: "AccessDeniedException" },

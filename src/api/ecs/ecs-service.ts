@@ -7,6 +7,7 @@ import * as accountSettings from "../../control/account-settings.ts";
 import * as clusters from "../../control/clusters.ts";
 import type { CallContext, ControlDeps } from "../../control/context.ts";
 import * as tags from "../../control/tags.ts";
+import type { ServiceNotifier } from "../../control/services.ts";
 import type { AgentNotifier } from "../../control/tasks.ts";
 import * as taskDefinitions from "../../control/task-definitions.ts";
 import type { Tag } from "../../domain/tags.ts";
@@ -14,6 +15,7 @@ import type * as ecs from "../models/ecs.types.ts";
 import { ecsModel } from "../models/ecs.model.ts";
 import type { ServiceDefinition } from "../service.ts";
 import { ECS_ERRORS } from "./ecs-errors.ts";
+import { serviceOperations } from "./ecs-service-operations.ts";
 import { defined, taskOperations } from "./ecs-task-operations.ts";
 import { type ClusterInclude, clusterView, taskDefinitionView } from "./ecs-views.ts";
 
@@ -22,8 +24,8 @@ const CREATE_INCLUDE: ReadonlySet<ClusterInclude> = new Set(["SETTINGS", "CONFIG
 
 const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
-/** `notify` wakes the agents whose desired tasks an operation changed. */
-export function ecsService(deps: ControlDeps, notify: AgentNotifier): ServiceDefinition {
+/** `notify` wakes the agents whose desired tasks changed; `notifyService` the service controller. */
+export function ecsService(deps: ControlDeps, notify: AgentNotifier, notifyService: ServiceNotifier): ServiceDefinition {
   const op = <I, O extends object>(fn: (ctx: CallContext, input: I) => Promise<O>) => fn;
   return {
     signingName: "ecs",
@@ -127,6 +129,7 @@ export function ecsService(deps: ControlDeps, notify: AgentNotifier): ServiceDef
       ListAccountSettings: op((ctx, input: ecs.ListAccountSettingsRequest) => accountSettings.listAccountSettings(deps, ctx, defined(input))),
 
       ...taskOperations(deps, notify),
+      ...serviceOperations(deps, notifyService),
     },
   };
 }

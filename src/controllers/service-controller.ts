@@ -1,0 +1,172 @@
+/**
+ * The service controller: one reconcile per service key. Keys are enqueued by the API (a
+ * service changed) and by a full resync on a timer, so a lost wake costs one resync, not
+ * correctness. A pass reads the service and its tasks, runs the pure planner
+ * (domain/deployment-plan.ts), applies stops and launches, records ECS's events and saves
+ * the service guarded by its version; a stale save is requeued, not an error.
+ */
+import { parseArn } from "../core/arn.ts";
+import { BerthError, ErrorCode } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { ControlDeps, CallContext } from "../control/context.ts";
+import { newDeploymentId } from "../control/services.ts";
+import { type AgentNotifier, launchForService, requestStop } from "../control/tasks.ts";
+import { type Plan, type ServiceTask, planService } from "../domain/deployment-plan.ts";
+import { type Service, addEvent } from "../domain/service.ts";
+import type { Task } from "../domain/task.ts";
+
+const key = (s: Pick<Service, "region" | "clusterName" | "serviceName">) => `${s.region}\u0000${s.clusterName}\u0000${s.serviceName}`;
+
+export interface ServiceControllerOptions {
+  deps: ControlDeps;
+  notifyAgent: AgentNotifier;
+  logger: Logger;
+  resyncMs?: number;
+}
+
+export class ServiceController {
+  private readonly queue = new Set<string>();
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: ServiceControllerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.resync(), this.options.resyncMs ?? 1000);
+    this.timer.unref();
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.wake?.();
+  }
+
+  /** Called when a service or one of its tasks changed. */
+  enqueue = (service: Pick<Service, "region" | "clusterName" | "serviceName">): void => {
+    this.queue.add(key(service));
+    this.wake?.();
+  };
+
+  private async resync(): Promise<void> {
+    for (const s of await this.options.deps.store.liveServices()) this.queue.add(key(s));
+    this.wake?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const next = this.queue.values().next();
+      if (next.done) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      this.queue.delete(next.value);
+      const [region, cluster, name] = next.value.split("\u0000") as [string, string, string];
+      try {
+        await this.reconcile(region, cluster, name);
+      } catch (error) {
+        // Stale state is normal: requeue and converge on the next pass.
+        if (!(error instanceof BerthError && error.code === ErrorCode.StaleVersion)) {
+          this.options.logger.warn("service reconcile failed", { service: name, error: String(error) });
+        }
+        this.queue.add(next.value);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  async reconcile(region: string, cluster: string, name: string): Promise<void> {
+    const { deps } = this.options;
+    const service = await deps.store.getService(region, cluster, name);
+    if (!service || service.status === "INACTIVE") return;
+    const now = deps.clock.now();
+    const tasks = await deps.store.tasksOfGroup(region, cluster, `service:${name}`);
+    const plan = planService({ service, tasks: tasks.map(serviceTask), now, newId: () => deps.ids.uuid(), newDeploymentId });
+    let next = await this.apply(plan, tasks, now);
+    const live = tasks.some((t) => t.lastStatus !== "STOPPED" && !plan.stop.some((s) => s.taskId === t.taskId));
+    if (next.status === "DRAINING" && !live && plan.launch.length === 0) next = { ...next, status: "INACTIVE" };
+    if (JSON.stringify({ ...next, version: 0 }) !== JSON.stringify({ ...service, version: 0 })) {
+      await deps.store.updateService({ ...next, version: service.version });
+    }
+  }
+
+  /** Stops and launches what the plan says; adds ECS's started/stopped/placement events. */
+  private async apply(plan: Plan, tasks: Task[], now: number): Promise<Service> {
+    const { deps, notifyAgent } = this.options;
+    let service = plan.service;
+    const event = (message: string, dedupeMs = 0) => {
+      service = addEvent(service, { id: deps.ids.uuid(), createdAt: now, message }, dedupeMs);
+    };
+    const name = `(service ${service.serviceName})`;
+    const stopped: string[] = [];
+    for (const s of plan.stop) {
+      const task = tasks.find((t) => t.taskId === s.taskId);
+      if (!task) continue;
+      await requestStop(deps, notifyAgent, task, "ServiceSchedulerInitiated", s.reason);
+      if (task.lastStatus === "RUNNING") stopped.push(task.taskId);
+    }
+    if (stopped.length) event(`${name} has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(" ")}.`);
+    for (const l of plan.launch) {
+      const deployment = service.deployments.find((d) => d.id === l.deploymentId)!;
+      const result = await launchForService(deps, notifyAgent, contextOf(service), {
+        cluster: service.clusterName,
+        taskDefinition: deployment.taskDefinition,
+        count: l.count,
+        group: `service:${service.serviceName}`,
+        startedBy: deployment.id,
+        ...(deployment.launchType ? { launchType: deployment.launchType as Task["launchType"] } : {}),
+        ...(deployment.capacityProviderStrategy ? { capacityProviderStrategy: deployment.capacityProviderStrategy } : {}),
+        ...(deployment.networkConfiguration ? { networkConfiguration: deployment.networkConfiguration } : {}),
+        placementConstraints: service.placementConstraints,
+        placementStrategy: service.placementStrategy,
+        tags: service.propagateTags === "SERVICE" ? await deps.store.getTags(service.serviceArn) : [],
+      });
+      if (result.tasks.length) {
+        event(`${name} has started ${result.tasks.length} tasks: ${result.tasks.map((t) => `(task ${t.taskId})`).join(" ")}.`);
+      }
+      const failure = result.failures[0];
+      if (failure) event(placementMessage(name, failure), 5 * 60_000);
+    }
+    return service;
+  }
+}
+
+function placementMessage(name: string, failure: { arn?: string; reason: string; detail?: string }): string {
+  const base = `${name} was unable to place a task because no container instance met all of its requirements.`;
+  const id = failure.arn?.slice(failure.arn.lastIndexOf("/") + 1);
+  const closest: Record<string, string> = {
+    "RESOURCE:CPU": "has insufficient CPU units available",
+    "RESOURCE:MEMORY": "has insufficient memory available",
+    "RESOURCE:PORTS": "is already using a port required by your task",
+    AGENT: 'encountered error "AGENT"',
+  };
+  const why = closest[failure.reason];
+  return id && why ? `${base} The closest matching container-instance ${id} ${why}.` : failure.detail ? `${base} ${failure.detail}` : base;
+}
+
+/** Calls the controller makes run as the service's creator, in its region and account. */
+function contextOf(service: Service): CallContext {
+  const arn = parseArn(service.serviceArn)!;
+  return { scope: { partition: arn.partition, region: service.region, accountId: arn.accountId }, principalArn: service.createdBy };
+}
+
+/** The planner's view of a task: its deployment, state and whether it has health checks. */
+export function serviceTask(t: Task): ServiceTask {
+  const view: ServiceTask = {
+    taskId: t.taskId,
+    deploymentId: t.startedBy ?? "",
+    lastStatus: t.lastStatus,
+    desiredStatus: t.desiredStatus,
+    healthStatus: t.healthStatus,
+    hasHealthCheck: t.resolvedContainers.some((c) => c["essential"] !== false && c["healthCheck"] !== undefined),
+    availabilityZone: t.availabilityZone,
+  };
+  if (t.startedAt !== undefined) view.startedAt = t.startedAt;
+  if (t.stopCode !== undefined) view.stopCode = t.stopCode;
+  if (t.stoppedReason !== undefined) view.stoppedReason = t.stoppedReason;
+  if (t.containerInstanceArn !== undefined) view.instance = t.containerInstanceArn;
+  return view;
+}
