@@ -49,12 +49,13 @@ export function newDeploymentId(): string {
 
 export const serviceNotFound = (): BerthError => new BerthError(ErrorCode.ServiceNotFound, "Service not found.");
 
-function deploymentConfiguration(given: Partial<DeploymentConfiguration> | undefined, base?: DeploymentConfiguration): DeploymentConfiguration {
+/** Defaults: max 200 / min 100 for REPLICA; max 100 / min 0 for DAEMON. */
+function deploymentConfiguration(given: Partial<DeploymentConfiguration> | undefined, base?: DeploymentConfiguration, daemon = false): DeploymentConfiguration {
   const merged: DeploymentConfiguration = {
     ...base,
     ...given,
-    maximumPercent: given?.maximumPercent ?? base?.maximumPercent ?? 200,
-    minimumHealthyPercent: given?.minimumHealthyPercent ?? base?.minimumHealthyPercent ?? 100,
+    maximumPercent: given?.maximumPercent ?? base?.maximumPercent ?? (daemon ? 100 : 200),
+    minimumHealthyPercent: given?.minimumHealthyPercent ?? base?.minimumHealthyPercent ?? (daemon ? 0 : 100),
     deploymentCircuitBreaker: (given?.deploymentCircuitBreaker ?? base?.deploymentCircuitBreaker ?? { enable: false, rollback: false }) as CircuitBreaker,
   };
   if (merged.maximumPercent < 100) throw invalidParameter("The maximumPercent value must be greater than or equal to 100.");
@@ -103,6 +104,9 @@ export async function createService(deps: ControlDeps, notify: ServiceNotifier, 
     throw invalidParameter("The service must have a desiredCount specified when the scheduling strategy is REPLICA.");
   }
   if (cmd.desiredCount !== undefined && cmd.desiredCount < 0) throw invalidParameter("desiredCount must be greater than or equal to 0.");
+  if (scheduling === "DAEMON" && (cmd.launchType === "FARGATE" || cmd.capacityProviderStrategy?.length)) {
+    throw invalidParameter("The daemon scheduling strategy does not support the FARGATE launch type or capacity provider strategies.");
+  }
   if (cmd.launchType && cmd.capacityProviderStrategy?.length) {
     throw invalidParameter("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
   }
@@ -119,7 +123,7 @@ export async function createService(deps: ControlDeps, notify: ServiceNotifier, 
     desiredCount: cmd.desiredCount ?? 0,
     taskDefinition: await requireTaskDefinition(deps, ctx, cmd.taskDefinition),
     capacityProviderStrategy: cmd.capacityProviderStrategy ?? (cmd.launchType ? [] : cluster.defaultCapacityProviderStrategy),
-    deploymentConfiguration: deploymentConfiguration(cmd.deploymentConfiguration),
+    deploymentConfiguration: deploymentConfiguration(cmd.deploymentConfiguration, undefined, scheduling === "DAEMON"),
     deploymentController: { type: "ECS" },
     placementConstraints: cmd.placementConstraints ?? [],
     placementStrategy: cmd.placementStrategy ?? [],

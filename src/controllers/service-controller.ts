@@ -84,8 +84,13 @@ export class ServiceController {
     if (!service || service.status === "INACTIVE") return;
     const now = deps.clock.now();
     const tasks = await deps.store.tasksOfGroup(region, cluster, `service:${name}`);
-    const plan = planService({ service, tasks: tasks.map(serviceTask), now, newId: () => deps.ids.uuid(), newDeploymentId });
-    let next = await this.apply(plan, tasks, now);
+    const instances = await deps.store.listContainerInstances(region, cluster);
+    const draining = new Set(instances.filter((ci) => ci.status === "DRAINING").map((ci) => ci.containerInstanceArn));
+    const views = tasks.map((t) => serviceTask(t, draining));
+    const planned = service.schedulingStrategy === "DAEMON" ? daemonView(service, instances) : service;
+    const plan = planService({ service: planned, tasks: views, now, newId: () => deps.ids.uuid(), newDeploymentId });
+    // The daemon view's added distinctInstance is for placement only, not the stored service.
+    let next = { ...(await this.apply(plan, tasks, now)), placementConstraints: service.placementConstraints };
     const live = tasks.some((t) => t.lastStatus !== "STOPPED" && !plan.stop.some((s) => s.taskId === t.taskId));
     if (next.status === "DRAINING" && !live && plan.launch.length === 0) next = { ...next, status: "INACTIVE" };
     if (JSON.stringify({ ...next, version: 0 }) !== JSON.stringify({ ...service, version: 0 })) {
@@ -154,7 +159,7 @@ function contextOf(service: Service): CallContext {
 }
 
 /** The planner's view of a task: its deployment, state and whether it has health checks. */
-export function serviceTask(t: Task): ServiceTask {
+export function serviceTask(t: Task, drainingInstances: ReadonlySet<string> = new Set()): ServiceTask {
   const view: ServiceTask = {
     taskId: t.taskId,
     deploymentId: t.startedBy ?? "",
@@ -167,6 +172,26 @@ export function serviceTask(t: Task): ServiceTask {
   if (t.startedAt !== undefined) view.startedAt = t.startedAt;
   if (t.stopCode !== undefined) view.stopCode = t.stopCode;
   if (t.stoppedReason !== undefined) view.stoppedReason = t.stoppedReason;
-  if (t.containerInstanceArn !== undefined) view.instance = t.containerInstanceArn;
+  if (t.containerInstanceArn !== undefined) {
+    view.instance = t.containerInstanceArn;
+    if (drainingInstances.has(t.containerInstanceArn)) view.draining = true;
+  }
   return view;
+}
+
+/**
+ * A DAEMON service runs one task on every ACTIVE container instance: its desired count
+ * follows the instances and placement adds distinctInstance; the planner does the rest.
+ */
+function daemonView(service: Service, instances: readonly { status: string; agentConnected: boolean }[]): Service {
+  const desired = service.status === "ACTIVE" ? instances.filter((ci) => ci.status === "ACTIVE" && ci.agentConnected).length : 0;
+  const constraints = service.placementConstraints.some((c) => c.type === "distinctInstance")
+    ? service.placementConstraints
+    : [...service.placementConstraints, { type: "distinctInstance" as const }];
+  return {
+    ...service,
+    desiredCount: desired,
+    placementConstraints: constraints,
+    deployments: service.deployments.map((d, i) => (i === 0 ? { ...d, desiredCount: desired } : d)),
+  };
 }

@@ -33,6 +33,8 @@ export interface ServiceTask {
   stoppedReason?: string;
   availabilityZone: string;
   instance?: string;
+  /** On a DRAINING container instance: replaced elsewhere like an old deployment's task. */
+  draining?: boolean;
 }
 
 export interface PlanInput {
@@ -106,8 +108,9 @@ export function planService(input: PlanInput): Plan {
   }
 
   const live = input.tasks.filter((t) => isLive(t) && !stopping.has(t.taskId));
-  const primaryLive = live.filter((t) => t.deploymentId === primary.id);
-  const oldLive = live.filter((t) => t.deploymentId !== primary.id);
+  const isOld = (t: ServiceTask) => t.deploymentId !== primary.id || t.draining === true;
+  const primaryLive = live.filter((t) => !isOld(t));
+  const oldLive = live.filter(isOld);
   const maxTotal = maximumTotal(desired, config.maximumPercent);
   const minHealthy = minimumHealthy(desired, config.minimumHealthyPercent);
 
@@ -131,7 +134,7 @@ export function planService(input: PlanInput): Plan {
 
   // Stop old deployments' tasks down to the floor. Healthy tasks, and old RUNNING tasks whose
   // health is not known yet, hold the floor; pending or UNHEALTHY old tasks may always go.
-  const holdsFloor = (t: ServiceTask) => isHealthy(t, now) || (t.deploymentId !== primary.id && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY");
+  const holdsFloor = (t: ServiceTask) => isHealthy(t, now) || (isOld(t) && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY");
   let budget = live.filter((t) => !stopping.has(t.taskId) && holdsFloor(t)).length - minHealthy;
   const stopRank = (t: ServiceTask) => (!holdsFloor(t) ? 0 : isHealthy(t, now) ? 2 : 1);
   for (const t of [...oldLive].sort((a, b) => stopRank(a) - stopRank(b))) {

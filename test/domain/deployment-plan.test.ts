@@ -152,6 +152,18 @@ describe("deployment plan", () => {
     assert.deepEqual(plan(svc, []).launch, [{ deploymentId: "d2", count: 1 }], "threshold 3, 2 failed: one more may be tried");
   });
 
+  test("tasks on a draining instance are replaced first, then stopped down to the floor", () => {
+    const svc = service([deployment("d1", { rolloutState: "COMPLETED" })], { desiredCount: 2 });
+    svc.deployments[0]!.desiredCount = 2;
+    const onDraining = task("d1", "healthy", { draining: true, instance: "i-1" });
+    const elsewhere = task("d1", "healthy", { instance: "i-2" });
+    const first = plan(svc, [onDraining, elsewhere]);
+    assert.deepEqual(first.launch, [{ deploymentId: "d1", count: 1 }], "a replacement first");
+    assert.deepEqual(first.stop, [], "min 100%: the draining task holds the floor until the replacement is healthy");
+    const second = plan(svc, [onDraining, elsewhere, task("d1", "healthy", { instance: "i-2" })]);
+    assert.deepEqual(second.stop.map((x) => x.taskId), [onDraining.taskId]);
+  });
+
   test("a FAILED deployment without rollback launches nothing more", () => {
     const svc = service([deployment("d2", { rolloutState: "FAILED" })]);
     assert.deepEqual(plan(svc, []).launch, []);
