@@ -1,7 +1,8 @@
 /**
  * Image pulls as the ECS agent's ECS_IMAGE_PULL_BEHAVIOR: `default` tries to pull and falls
  * back to a cached image; `always` must pull; `once` pulls only when absent (and remembers a
- * successful pull); `prefer-cached` uses a cached image when there is one.
+ * successful pull); `prefer-cached` uses a cached image when there is one. Concurrent
+ * requests for one image share a single pull, so a burst of tasks makes one registry call.
  */
 import type { Runtime } from "../runtime/runtime.ts";
 
@@ -16,7 +17,20 @@ function digestOf(repoDigests: readonly string[]): string | undefined {
   return d?.includes("@") ? d.slice(d.indexOf("@") + 1) : undefined;
 }
 
-export async function pullImage(runtime: Runtime, image: string, behavior: PullBehavior): Promise<PullResult> {
+/** Pulls in flight, by image: tasks that need the same image at once share one pull. */
+const inFlight = new Map<string, Promise<PullResult>>();
+
+export function pullImage(runtime: Runtime, image: string, behavior: PullBehavior): Promise<PullResult> {
+  const key = `${behavior}\u0000${image}`;
+  let pending = inFlight.get(key);
+  if (!pending) {
+    pending = pullOnce(runtime, image, behavior).finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
+}
+
+async function pullOnce(runtime: Runtime, image: string, behavior: PullBehavior): Promise<PullResult> {
   const cached = await runtime.inspectImage(image);
   const fromCache = (): PullResult => {
     const digest = cached ? digestOf(cached.repoDigests) : undefined;
