@@ -43,6 +43,7 @@ const { positionals, values } = parseArgs({
     "pull-behavior": { type: "string" },
     "availability-zone": { type: "string" },
     "docker-socket": { type: "string" },
+    "task-retention-minutes": { type: "string" },
     server: { type: "string" },
     token: { type: "string" },
     "no-fargate": { type: "boolean" },
@@ -90,6 +91,7 @@ async function up(): Promise<void> {
     port: portOption(),
     host: values.host ?? "127.0.0.1",
     logger,
+    stoppedTaskRetentionMs: retentionMs(),
     ...(values["no-agent"] ? {} : { agent: agentConfig(logger) }),
   });
   const state: ServerState = { pid: process.pid, port: server.port, url: server.url };
@@ -111,6 +113,13 @@ async function up(): Promise<void> {
 }
 
 const PULL_BEHAVIORS = ["default", "always", "once", "prefer-cached"];
+
+/** How long STOPPED tasks stay describable: ECS promises at least an hour, the default. */
+function retentionMs(): number {
+  const minutes = Number(values["task-retention-minutes"] ?? process.env["BERTH_TASK_RETENTION_MINUTES"] ?? 60);
+  if (!Number.isFinite(minutes) || minutes < 1) fail("--task-retention-minutes must be at least 1");
+  return minutes * 60_000;
+}
 
 /** The agent for this host: Docker at the default socket, joining the default cluster. */
 function agentConfig(logger: ReturnType<typeof jsonLogger>): EmbeddedAgentConfig {
@@ -168,7 +177,7 @@ async function detach(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "berth.log"), "a");
   const args = [process.argv[1]!, "up", "--data-dir", dataDir, "--port", String(portOption())];
-  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket"] as const) {
+  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket", "task-retention-minutes"] as const) {
     const value = values[flag];
     if (value !== undefined) args.push(`--${flag}`, value);
   }

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { FakeClock } from "../../src/core/clock.ts";
 import { SequentialIds } from "../../src/core/ids.ts";
-import { AgentSignals, applyReports, desiredTasks, heartbeat, registerAgent, sweepAgents } from "../../src/control/agents.ts";
+import { AgentSignals, applyReports, desiredTasks, expireStoppedTasks, heartbeat, registerAgent, sweepAgents } from "../../src/control/agents.ts";
 import type { CallContext, ControlDeps } from "../../src/control/context.ts";
 import { registerTaskDefinition } from "../../src/control/task-definitions.ts";
 import { runTask, stopTask } from "../../src/control/tasks.ts";
@@ -86,5 +86,18 @@ describe("agents", () => {
     assert.equal(stopped?.stopCode, "UserInitiated");
     assert.equal(stopped?.stoppedReason, "maintenance");
     assert.deepEqual((await desiredTasks(deps, signals, "agent-a", -1, 0)).tasks, [], "stopped tasks leave the desired set");
+  });
+
+  test("STOPPED tasks stay describable for the retention, then go", async () => {
+    const { deps, clock, notify } = await setup();
+    const { tasks } = await runTask(deps, notify, ctx, { taskDefinition: "web" });
+    const task = tasks[0]!;
+    await applyReports(deps, "agent-a", () => "us-east-1", [{ taskArn: task.taskArn, lastStatus: "STOPPED", containers: [] }]);
+    clock.advance(59 * 60_000);
+    assert.equal(await expireStoppedTasks(deps, 60 * 60_000), 0);
+    assert.equal((await deps.store.getTask("us-east-1", task.taskId))?.lastStatus, "STOPPED");
+    clock.advance(2 * 60_000);
+    assert.equal(await expireStoppedTasks(deps, 60 * 60_000), 1);
+    assert.equal(await deps.store.getTask("us-east-1", task.taskId), undefined);
   });
 });
