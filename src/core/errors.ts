@@ -18,6 +18,8 @@ export const ErrorCode = {
   ClusterContainsTasks: "ClusterContainsTasks",
   ClusterContainsContainerInstances: "ClusterContainsContainerInstances",
   ResourceNotFound: "ResourceNotFound",
+  ResourceAlreadyExists: "ResourceAlreadyExists",
+  MalformedQuery: "MalformedQuery",
   ServiceNotFound: "ServiceNotFound",
   ServiceNotActive: "ServiceNotActive",
   LimitExceeded: "LimitExceeded",
