@@ -180,11 +180,12 @@ export function serviceTask(t: Task, drainingInstances: ReadonlySet<string> = ne
 }
 
 /**
- * A DAEMON service runs one task on every ACTIVE container instance: its desired count
+ * A DAEMON service runs one task on every ACTIVE container instance (connected or not): its desired count
  * follows the instances and placement adds distinctInstance; the planner does the rest.
  */
-function daemonView(service: Service, instances: readonly { status: string; agentConnected: boolean }[]): Service {
-  const desired = service.status === "ACTIVE" ? instances.filter((ci) => ci.status === "ACTIVE" && ci.agentConnected).length : 0;
+export function daemonView(service: Service, instances: readonly { status: string }[]): Service {
+  // An agent that is only disconnected keeps its instance ACTIVE and its daemon task, as on ECS.
+  const desired = service.status === "ACTIVE" ? instances.filter((ci) => ci.status === "ACTIVE").length : 0;
   const constraints = service.placementConstraints.some((c) => c.type === "distinctInstance")
     ? service.placementConstraints
     : [...service.placementConstraints, { type: "distinctInstance" as const }];
