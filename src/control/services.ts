@@ -7,7 +7,7 @@ import { randomInt } from "node:crypto";
 import { ecsArn, lastSegment, parseArn } from "../core/arn.ts";
 import { BerthError, ErrorCode, clientError, invalidParameter } from "../core/errors.ts";
 import type { CapacityProviderStrategyItem } from "../domain/cluster.ts";
-import type { CircuitBreaker, Deployment, DeploymentConfiguration, Service } from "../domain/service.ts";
+import { type CircuitBreaker, type Deployment, type DeploymentConfiguration, type DeploymentSource, type Service, startDeployment } from "../domain/service.ts";
 import { type Tag, assertUserTags } from "../domain/tags.ts";
 import { assertProviders } from "./capacity-providers.ts";
 import { requireCluster } from "./clusters.ts";
@@ -72,27 +72,12 @@ async function requireTaskDefinition(deps: ControlDeps, ctx: CallContext, ref: s
   return td.taskDefinitionArn;
 }
 
-function newDeployment(service: Pick<Service, "taskDefinition" | "desiredCount" | "launchType" | "capacityProviderStrategy" | "networkConfiguration" | "platformVersion">, now: number): Deployment {
-  const id = newDeploymentId();
-  const d: Deployment = {
-    id,
-    status: "PRIMARY",
-    taskDefinition: service.taskDefinition,
-    desiredCount: service.desiredCount,
-    pendingCount: 0,
-    runningCount: 0,
-    failedTasks: 0,
-    failedTaskIds: [],
-    createdAt: now,
-    updatedAt: now,
-    rolloutState: "IN_PROGRESS",
-    rolloutStateReason: `ECS deployment ${id} in progress.`,
-  };
-  if (service.launchType) d.launchType = service.launchType;
-  if (service.capacityProviderStrategy.length) d.capacityProviderStrategy = service.capacityProviderStrategy;
-  if (service.networkConfiguration) d.networkConfiguration = service.networkConfiguration;
-  if (service.platformVersion) d.platformVersion = service.platformVersion;
-  return d;
+function newDeployment(service: Service, now: number): Deployment {
+  const source: DeploymentSource = { taskDefinition: service.taskDefinition, capacityProviderStrategy: service.capacityProviderStrategy };
+  if (service.launchType) source.launchType = service.launchType;
+  if (service.networkConfiguration) source.networkConfiguration = service.networkConfiguration;
+  if (service.platformVersion) source.platformVersion = service.platformVersion;
+  return startDeployment(newDeploymentId(), source, service.desiredCount, now);
 }
 
 export async function createService(deps: ControlDeps, notify: ServiceNotifier, ctx: CallContext, name: string, cmd: ServiceCommand): Promise<Service> {

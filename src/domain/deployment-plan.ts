@@ -16,6 +16,7 @@ import {
   failureThreshold,
   maximumTotal,
   minimumHealthy,
+  startDeployment,
   throttleDelayMs,
 } from "./service.ts";
 
@@ -222,23 +223,7 @@ function circuitBreaker(service: Service, now: number, newId: () => string, even
   const earlier = [...service.deployments.slice(1), ...service.history];
   const target = breaker.rollback ? (earlier.find((d) => d.rolloutState === "COMPLETED") ?? earlier.find((d) => d.rolloutState !== "FAILED")) : undefined;
   if (!target) return service;
-  const id = newId();
-  const rollback: Deployment = {
-    ...target,
-    id,
-    status: "PRIMARY",
-    desiredCount: service.desiredCount,
-    pendingCount: 0,
-    runningCount: 0,
-    failedTasks: 0,
-    failedTaskIds: [],
-    createdAt: now,
-    updatedAt: now,
-    rolloutState: "IN_PROGRESS",
-    rolloutStateReason: `ECS deployment ${id} in progress.`,
-    rollbackOf: primary.id,
-  };
-  delete rollback.finishedAt;
+  const rollback: Deployment = { ...startDeployment(newId(), target, service.desiredCount, now), rollbackOf: primary.id };
   event(`${name} rolling back to deployment ${target.id}.`);
   // A new deployment resets the service throttle, as a new task definition does on ECS.
   return {

@@ -122,3 +122,29 @@ export function throttleDelayMs(failures: number): number {
   if (failures < 3) return 0;
   return Math.min(15 * 60_000, 5_000 * 2 ** (failures - 3));
 }
+
+/** What a new deployment copies from the service (or from the deployment it rolls back to). */
+export type DeploymentSource = Pick<Deployment, "taskDefinition" | "launchType" | "capacityProviderStrategy" | "networkConfiguration" | "platformVersion">;
+
+/** A new PRIMARY deployment, IN_PROGRESS, with nothing running yet. */
+export function startDeployment(id: string, source: DeploymentSource, desiredCount: number, now: number): Deployment {
+  const d: Deployment = {
+    id,
+    status: "PRIMARY",
+    taskDefinition: source.taskDefinition,
+    desiredCount,
+    pendingCount: 0,
+    runningCount: 0,
+    failedTasks: 0,
+    failedTaskIds: [],
+    createdAt: now,
+    updatedAt: now,
+    rolloutState: "IN_PROGRESS",
+    rolloutStateReason: `ECS deployment ${id} in progress.`,
+  };
+  for (const key of ["launchType", "networkConfiguration", "platformVersion"] as const) {
+    if (source[key] !== undefined) (d as unknown as Record<string, unknown>)[key] = source[key];
+  }
+  if (source.capacityProviderStrategy?.length) d.capacityProviderStrategy = source.capacityProviderStrategy;
+  return d;
+}

@@ -7,13 +7,11 @@ import { invalidParameter } from "../../core/errors.ts";
 import type { CallContext, ControlDeps } from "../../control/context.ts";
 import * as services from "../../control/services.ts";
 import type { Deployment, Service } from "../../domain/service.ts";
-import type { Tag } from "../../domain/tags.ts";
 import type * as ecs from "../models/ecs.types.ts";
 import type { OperationHandler } from "../service.ts";
-import { defined } from "./ecs-task-operations.ts";
 import { allDeployments, serviceDeploymentBrief, serviceDeploymentView, serviceRevisionView, serviceView } from "./ecs-service-views.ts";
+import { asTags, defined } from "../wire.ts";
 
-const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
 function command(input: ecs.CreateServiceRequest | ecs.UpdateServiceRequest): services.ServiceCommand {
   const cmd = defined({

@@ -10,19 +10,18 @@ import * as tags from "../../control/tags.ts";
 import type { ServiceNotifier } from "../../control/services.ts";
 import type { AgentNotifier } from "../../control/tasks.ts";
 import * as taskDefinitions from "../../control/task-definitions.ts";
-import type { Tag } from "../../domain/tags.ts";
 import type * as ecs from "../models/ecs.types.ts";
 import { ecsModel } from "../models/ecs.model.ts";
 import type { ServiceDefinition } from "../service.ts";
 import { ECS_ERRORS } from "./ecs-errors.ts";
 import { serviceOperations } from "./ecs-service-operations.ts";
-import { defined, taskOperations } from "./ecs-task-operations.ts";
+import { taskOperations } from "./ecs-task-operations.ts";
 import { type ClusterInclude, clusterView, taskDefinitionView } from "./ecs-views.ts";
+import { asTags, defined } from "../wire.ts";
 
 const NO_INCLUDE: ReadonlySet<ClusterInclude> = new Set(["SETTINGS"]);
 const CREATE_INCLUDE: ReadonlySet<ClusterInclude> = new Set(["SETTINGS", "CONFIGURATIONS"]);
 
-const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
 /** `notify` wakes the agents whose desired tasks changed; `notifyService` the service controller. */
 export function ecsService(deps: ControlDeps, notify: AgentNotifier, notifyService: ServiceNotifier): ServiceDefinition {

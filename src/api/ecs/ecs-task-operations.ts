@@ -7,18 +7,13 @@ import * as instances from "../../control/container-instances.ts";
 import type { CallContext, ControlDeps } from "../../control/context.ts";
 import * as tasks from "../../control/tasks.ts";
 import type { Attribute } from "../../domain/container-instance.ts";
-import type { Tag } from "../../domain/tags.ts";
 import type * as ecs from "../models/ecs.types.ts";
 import type { OperationHandler } from "../service.ts";
 import { containerInstanceView, taskView } from "./ecs-task-views.ts";
 import { clusterView } from "./ecs-views.ts";
+import { asTags, defined } from "../wire.ts";
 
-const asTags = (list: ecs.Tags | undefined): Tag[] => (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));
 
-/** Drops undefined and null members so commands satisfy exactOptionalPropertyTypes. */
-export function defined<T extends object>(input: T): { [K in keyof T]: Exclude<T[K], undefined | null> } {
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null)) as never;
-}
 
 const asAttributes = (list: ecs.Attributes): Attribute[] =>
   list.map((a) => {
