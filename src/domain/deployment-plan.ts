@@ -123,7 +123,10 @@ export function planService(input: PlanInput): Plan {
   const keptPrimary = primaryLive.filter((t) => !stopping.has(t.taskId)).length;
   const launchable = primary.rolloutState !== "FAILED" && service.throttle.until <= now;
   const want = desired - keptPrimary;
-  let count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + oldLive.length))) : 0;
+  // Tasks told to stop still run until their agent stops them: they keep their place under
+  // maximumPercent until they are STOPPED.
+  const goingDown = input.tasks.filter((t) => t.lastStatus !== "STOPPED" && (!isLive(t) || stopping.has(t.taskId))).length;
+  let count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + oldLive.length + goingDown))) : 0;
   // With the circuit breaker on, launch no more than could fail before it trips, so a bad
   // revision fails after exactly its threshold of failed tasks.
   const breaker = config.deploymentCircuitBreaker;
@@ -145,7 +148,7 @@ export function planService(input: PlanInput): Plan {
       budget--;
     }
   }
-  if (want > 0 && count === 0 && launchable && stop.length === 0 && oldLive.length > 0) {
+  if (want > 0 && count === 0 && launchable && stop.length === 0 && oldLive.length > 0 && goingDown === 0) {
     event(
       `${name} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
       60 * 60_000,

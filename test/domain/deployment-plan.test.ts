@@ -164,6 +164,17 @@ describe("deployment plan", () => {
     assert.deepEqual(second.stop.map((x) => x.taskId), [onDraining.taskId]);
   });
 
+  test("tasks on their way down keep their place under maximumPercent", () => {
+    // An update lands while the previous rollout's tasks are still being stopped.
+    const svc = service([deployment("d3"), deployment("d2", { status: "ACTIVE" }), deployment("d1", { status: "ACTIVE" })]);
+    const old = [task("d1", "healthy"), task("d1", "healthy"), task("d1", "healthy")];
+    const stopping = [1, 2, 3].map(() => task("d2", "running", { desiredStatus: "STOPPED" }));
+    const p = plan(svc, [...old, ...stopping]);
+    assert.deepEqual(p.launch, [], "3 running + 3 still stopping = 6 = 200% of 3: no room yet");
+    const later = plan(svc, [...old, ...stopping.map((t) => ({ ...t, lastStatus: "STOPPED" }))]);
+    assert.deepEqual(later.launch, [{ deploymentId: "d3", count: 3 }]);
+  });
+
   test("a FAILED deployment without rollback launches nothing more", () => {
     const svc = service([deployment("d2", { rolloutState: "FAILED" })]);
     assert.deepEqual(plan(svc, []).launch, []);
