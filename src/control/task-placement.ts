@@ -2,12 +2,16 @@
  * Where new tasks go. EC2 and EXTERNAL tasks go to the cluster's container instances, through
  * the scheduler with the instances' remaining resources; FARGATE tasks go to agents that offer
  * Fargate capacity (any cluster), checked for memory only: CPU is shared, as on a laptop.
+ * Remaining resources come from the store's placement reads (instances with their agents, and
+ * per-agent reservations of live tasks), never from whole task records.
  */
 import { randomInt } from "node:crypto";
 import { invalidParameter } from "../core/errors.ts";
 import type { AgentRecord } from "../domain/agent.ts";
+import type { ContainerInstance } from "../domain/container-instance.ts";
 import type { Task } from "../domain/task.ts";
 import { type InstanceCapacity, type TaskRequirements, placeTasks } from "../scheduler/placement.ts";
+import type { AgentReservations } from "../store/store.ts";
 import type { ControlDeps } from "./context.ts";
 
 export interface Slot {
@@ -27,20 +31,6 @@ export const AGENT_TTL_MS = 30_000;
 
 const random = (): number => randomInt(0, 2 ** 31) / 2 ** 31;
 
-function usage(tasks: readonly Task[]) {
-  const byAgent = new Map<string, { cpu: number; memory: number; tcp: Set<number>; udp: Set<number>; groups: Map<string, number>; count: number }>();
-  for (const t of tasks) {
-    const u = byAgent.get(t.agentId) ?? { cpu: 0, memory: 0, tcp: new Set<number>(), udp: new Set<number>(), groups: new Map<string, number>(), count: 0 };
-    u.cpu += t.reservedCpu;
-    u.memory += t.reservedMemory;
-    for (const p of t.reservedPorts) u[p.protocol].add(p.port);
-    u.groups.set(t.group, (u.groups.get(t.group) ?? 0) + 1);
-    u.count++;
-    byAgent.set(t.agentId, u);
-  }
-  return byAgent;
-}
-
 export async function placeOnAgents(
   deps: ControlDeps,
   region: string,
@@ -50,46 +40,47 @@ export async function placeOnAgents(
   count: number,
 ): Promise<{ placements: Slot[]; failures: PlacementFailure[] }> {
   const now = deps.clock.now();
-  const agents = new Map((await deps.store.listAgents()).map((a) => [a.agentId, a] as const));
-  const connected = (a: AgentRecord | undefined) => !!a && a.connected && now - a.lastSeenAt < AGENT_TTL_MS;
+  const connected = (a: Readonly<AgentRecord> | undefined) => !!a && a.connected && now - a.lastSeenAt < AGENT_TTL_MS;
 
   if (launchType === "FARGATE") {
-    const hosts = [...agents.values()].filter((a) => a.fargate && connected(a));
+    const hosts = (await deps.store.listAgents()).filter((a) => a.fargate && connected(a));
     if (hosts.length === 0) {
       return { placements: [], failures: [{ reason: "AGENT", detail: "No Berth agent offering Fargate capacity is connected." }] };
     }
-    const used = usage(await deps.store.liveTasksOnAgents(hosts.map((h) => h.agentId)));
-    const capacity: InstanceCapacity[] = hosts.map((h) => capacityOf(h.agentId, "ACTIVE", true, h.attributes, h.cpu, h.memoryMiB, [], used.get(h.agentId)));
+    const used = await reservationsByAgent(deps, hosts.map((h) => h.agentId));
+    const capacity: InstanceCapacity[] = hosts.map((h) => capacityOf(h.agentId, "ACTIVE", true, h.attributes, h.cpu, h.memoryMiB, NO_PORTS, used.get(h.agentId)));
     const result = placeTasks(capacity, { ...req, cpu: 0, ports: [], strategy: [{ type: "spread", field: "instanceId" }] }, count, random);
+    const byId = new Map(hosts.map((h) => [h.agentId, h] as const));
     return {
-      placements: result.placements.map((id) => ({ agentId: id, availabilityZone: agents.get(id)?.attributes["ecs.availability-zone"] ?? `${region}a` })),
+      placements: result.placements.map((id) => ({ agentId: id, availabilityZone: byId.get(id)?.attributes["ecs.availability-zone"] ?? `${region}a` })),
       failures: result.failures.map((f) => ({ reason: f.reason })),
     };
   }
 
-  const instances = (await deps.store.listContainerInstances(region, cluster)).filter((ci) => ci.status !== "INACTIVE");
+  const instances = await deps.store.listInstancesWithAgents(region, cluster);
   if (instances.length === 0) throw invalidParameter("No Container Instances were found in your cluster.");
-  const used = usage(await deps.store.liveTasksOnAgents(instances.map((i) => i.agentId)));
-  const byId = new Map(instances.map((i) => [i.containerInstanceArn, i] as const));
-  const capacity = instances.map((ci) =>
-    capacityOf(
+  const used = await reservationsByAgent(deps, instances.map((i) => i.instance.agentId));
+  const byArn = new Map<string, Readonly<ContainerInstance>>();
+  const capacity = instances.map(({ instance: ci, agent }) => {
+    byArn.set(ci.containerInstanceArn, ci);
+    const fixed = fixedParts(ci);
+    return capacityOf(
       ci.containerInstanceArn,
       ci.status,
-      ci.agentConnected && connected(agents.get(ci.agentId)),
-      Object.fromEntries(ci.attributes.map((a) => [a.name, a.value])),
+      ci.agentConnected && connected(agent),
+      fixed.attributes,
       ci.registeredCpu,
       ci.registeredMemory,
-      ci.reservedPorts,
+      fixed.tcp,
       used.get(ci.agentId),
       ci.registeredAt,
-    ),
-  );
+    );
+  });
   const result = placeTasks(capacity, req, count, random);
   return {
     placements: result.placements.map((arn) => {
-      const ci = byId.get(arn)!;
-      const zone = ci.attributes.find((a) => a.name === "ecs.availability-zone")?.value ?? `${region}a`;
-      return { agentId: ci.agentId, containerInstanceArn: arn, availabilityZone: zone };
+      const ci = byArn.get(arn)!;
+      return { agentId: ci.agentId, containerInstanceArn: arn, availabilityZone: fixedParts(ci).zone ?? `${region}a` };
     }),
     failures: result.failures.map((f) => (f.closestInstance ? { arn: f.closestInstance, reason: f.reason } : { reason: f.reason })),
   };
@@ -107,9 +98,9 @@ export async function placeOnInstance(
   if (!ci || ci.status === "INACTIVE") return { failure: { arn: instanceId, reason: "MISSING" } };
   const agent = await deps.store.getAgent(ci.agentId);
   const connected = ci.agentConnected && !!agent && agent.connected && deps.clock.now() - agent.lastSeenAt < AGENT_TTL_MS;
-  const used = usage(await deps.store.liveTasksOnAgent(ci.agentId)).get(ci.agentId);
+  const used = (await reservationsByAgent(deps, [ci.agentId])).get(ci.agentId);
   const attributes = Object.fromEntries(ci.attributes.map((a) => [a.name, a.value]));
-  const capacity = capacityOf(ci.containerInstanceArn, ci.status, connected, attributes, ci.registeredCpu, ci.registeredMemory, ci.reservedPorts, used, ci.registeredAt);
+  const capacity = capacityOf(ci.containerInstanceArn, ci.status, connected, attributes, ci.registeredCpu, ci.registeredMemory, new Set(ci.reservedPorts), used, ci.registeredAt);
   const result = placeTasks([capacity], req, 1, random);
   if (result.placements.length === 1) {
     return { slot: { agentId: ci.agentId, containerInstanceArn: ci.containerInstanceArn, availabilityZone: attributes["ecs.availability-zone"] ?? `${region}a` } };
@@ -117,6 +108,30 @@ export async function placeOnInstance(
   return { failure: { arn: ci.containerInstanceArn, reason: result.failures[0]?.reason ?? "RESOURCE:CPU" } };
 }
 
+async function reservationsByAgent(deps: ControlDeps, agentIds: readonly string[]): Promise<Map<string, Readonly<AgentReservations>>> {
+  return new Map((await deps.store.reservationsOnAgents(agentIds)).map((r) => [r.agentId, r] as const));
+}
+
+const NO_PORTS: ReadonlySet<number> = new Set();
+const NO_GROUPS: ReadonlyMap<string, number> = new Map();
+
+/**
+ * What placement derives from an instance record alone, computed once per record: records from
+ * listInstancesWithAgents are frozen and stay the same object until the instance is written.
+ */
+const fixedPartsOf = new WeakMap<Readonly<ContainerInstance>, { attributes: Record<string, string | undefined>; zone: string | undefined; tcp: ReadonlySet<number> }>();
+
+function fixedParts(ci: Readonly<ContainerInstance>) {
+  let parts = fixedPartsOf.get(ci);
+  if (!parts) {
+    const attributes = Object.freeze(Object.fromEntries(ci.attributes.map((a) => [a.name, a.value])));
+    parts = { attributes, zone: ci.attributes.find((a) => a.name === "ecs.availability-zone")?.value, tcp: new Set(ci.reservedPorts) };
+    fixedPartsOf.set(ci, parts);
+  }
+  return parts;
+}
+
+/** The instance's remaining resources: registered minus what its agent's live tasks reserve. */
 function capacityOf(
   id: string,
   status: string,
@@ -124,10 +139,17 @@ function capacityOf(
   attributes: Record<string, string | undefined>,
   cpu: number,
   memory: number,
-  reserved: number[],
-  used: ReturnType<typeof usage> extends Map<string, infer U> ? U | undefined : never,
+  reservedTcp: ReadonlySet<number>,
+  used: Readonly<AgentReservations> | undefined,
   registeredAt?: number,
 ): InstanceCapacity {
+  let tcp = reservedTcp;
+  let udp = NO_PORTS;
+  if (used && used.ports.length > 0) {
+    const [t, u] = [new Set(reservedTcp), new Set<number>()];
+    for (const p of used.ports) (p.protocol === "udp" ? u : t).add(p.port);
+    [tcp, udp] = [t, u];
+  }
   return {
     id,
     status,
@@ -136,9 +158,9 @@ function capacityOf(
     registeredAt,
     remainingCpu: cpu - (used?.cpu ?? 0),
     remainingMemory: memory - (used?.memory ?? 0),
-    reservedPorts: { tcp: new Set([...reserved, ...(used?.tcp ?? [])]), udp: new Set(used?.udp ?? []) },
-    runningTasksCount: used?.count ?? 0,
+    reservedPorts: { tcp, udp },
+    runningTasksCount: used?.tasks ?? 0,
     taskGroups: new Set(used?.groups.keys() ?? []),
-    tasksByGroup: used?.groups ?? new Map(),
+    tasksByGroup: used?.groups ?? NO_GROUPS,
   };
 }

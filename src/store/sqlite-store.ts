@@ -2,7 +2,8 @@
  * The embedded Store adapter on better-sqlite3. One connection, WAL journal,
  * synchronous=FULL: a transaction that returned is on disk, so kill -9 (or power loss)
  * right after a 2xx loses nothing. Rows keep the domain record as JSON in `doc` plus the
- * columns that queries filter and order by.
+ * columns that queries filter and order by. Every write to agents, container instances or
+ * tasks is also handed to the placement cache once it has committed.
  */
 import Database from "better-sqlite3";
 import { BerthError, ErrorCode } from "../core/errors.ts";
@@ -15,9 +16,12 @@ import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
+import { PlacementCache } from "./sqlite-placement-cache.ts";
 import * as services from "./sqlite-services.ts";
 import * as tables from "./sqlite-tasks.ts";
-import type { FamilyQuery, Page, PageRequest, Store, TaskDefinitionQuery, TaskQuery } from "./store.ts";
+import type {
+  AgentReservations, FamilyQuery, InstanceWithAgent, Page, PageRequest, Store, TaskDefinitionQuery, TaskQuery,
+} from "./store.ts";
 
 type Row = { doc: string };
 
@@ -30,6 +34,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly runner: tables.Sql = { sql: (text) => this.sql(text), tx: (fn) => this.db.transaction(fn)() };
+  private readonly placement = new PlacementCache(this.runner);
 
   constructor(options: SqliteStoreOptions) {
     this.db = new Database(options.path);
@@ -266,6 +271,7 @@ export class SqliteStore implements Store {
 
   async putAgent(agent: AgentRecord): Promise<void> {
     tables.putAgent(this.runner, agent);
+    this.placement.agentWritten(agent);
   }
   async getAgent(agentId: string): Promise<AgentRecord | undefined> {
     return tables.getAgent(this.runner, agentId);
@@ -277,7 +283,9 @@ export class SqliteStore implements Store {
     return tables.agentGeneration(this.runner, agentId);
   }
   async putContainerInstance(instance: ContainerInstance): Promise<ContainerInstance> {
-    return tables.putContainerInstance(this.runner, instance);
+    const stored = tables.putContainerInstance(this.runner, instance);
+    this.placement.instanceWritten(stored);
+    return stored;
   }
   async getContainerInstance(region: string, cluster: string, id: string): Promise<ContainerInstance | undefined> {
     return tables.getContainerInstance(this.runner, region, cluster, id);
@@ -288,14 +296,20 @@ export class SqliteStore implements Store {
   async listContainerInstances(region: string, cluster: string): Promise<ContainerInstance[]> {
     return tables.listContainerInstances(this.runner, region, cluster);
   }
+  async listInstancesWithAgents(region: string, cluster: string): Promise<InstanceWithAgent[]> {
+    return this.placement.instancesWithAgents(region, cluster);
+  }
   async createTasks(tasks: Task[]): Promise<void> {
     tables.createTasks(this.runner, tasks);
+    this.placement.tasksWritten(tasks);
   }
   async getTask(region: string, taskId: string): Promise<Task | undefined> {
     return tables.getTask(this.runner, region, taskId);
   }
   async updateTask(task: Task): Promise<Task> {
-    return tables.updateTask(this.runner, task);
+    const stored = tables.updateTask(this.runner, task);
+    this.placement.tasksWritten([stored]);
+    return stored;
   }
   async listTasks(query: TaskQuery): Promise<Page<Task>> {
     return tables.listTasks(this.runner, query);
@@ -306,6 +320,9 @@ export class SqliteStore implements Store {
   async liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]> {
     return tables.liveTasksOnAgents(this.runner, agentIds);
   }
+  async reservationsOnAgents(agentIds: readonly string[]): Promise<Readonly<AgentReservations>[]> {
+    return this.placement.reservationsOnAgents(agentIds);
+  }
   async findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]> {
     return tables.findTasksByClientToken(this.runner, region, cluster, clientToken);
   }
@@ -313,6 +330,7 @@ export class SqliteStore implements Store {
     return tables.clusterCounts(this.runner, region, cluster);
   }
   async deleteTasksStoppedBefore(before: number): Promise<number> {
+    // Only STOPPED rows go, and the placement cache holds none.
     return tables.deleteTasksStoppedBefore(this.runner, before);
   }
 

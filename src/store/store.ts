@@ -51,6 +51,26 @@ export interface TaskQuery extends PageRequest {
   launchType?: string;
 }
 
+/** What the tasks not yet STOPPED on one agent hold there: what placement charges an instance. */
+export interface AgentReservations {
+  agentId: string;
+  /** How many such tasks. */
+  tasks: number;
+  cpu: number;
+  memory: number;
+  /** Their fixed host ports (a port held by two tasks is listed twice). */
+  ports: readonly { readonly port: number; readonly protocol: "tcp" | "udp" }[];
+  /** Tasks per task group (`service:web`, `family:web`). */
+  groups: ReadonlyMap<string, number>;
+}
+
+/** A container instance with its agent's record, as placement reads them. */
+export interface InstanceWithAgent {
+  instance: Readonly<ContainerInstance>;
+  /** Undefined when no agent record has the instance's agentId. */
+  agent: Readonly<AgentRecord> | undefined;
+}
+
 export interface Store {
   // Clusters
   /** Inserts the cluster unless an ACTIVE one of that name exists; returns whichever is stored. */
@@ -104,6 +124,12 @@ export interface Store {
   findContainerInstanceByAgent(agentId: string): Promise<ContainerInstance | undefined>;
   /** Every container instance of a cluster, any status, ordered by id. */
   listContainerInstances(region: string, cluster: string): Promise<ContainerInstance[]>;
+  /**
+   * The cluster's container instances that are not INACTIVE, ordered by id, each with its agent's
+   * record: what placement reads on every call. The records are frozen and may be shared with
+   * other callers and later calls, so an adapter can answer without re-reading unchanged rows.
+   */
+  listInstancesWithAgents(region: string, cluster: string): Promise<InstanceWithAgent[]>;
 
   // Tasks
   /** Stores new tasks in one transaction and bumps their agents' generations. */
@@ -119,6 +145,12 @@ export interface Store {
   liveTasksOnAgent(agentId: string): Promise<Task[]>;
   /** Tasks not yet STOPPED on any of the given agents (placement accounting). */
   liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]>;
+  /**
+   * Per agent among `agentIds` (duplicates count once), what its tasks not yet STOPPED reserve;
+   * agents without such tasks are left out. Placement's accounting, without reading whole tasks.
+   * Like listInstancesWithAgents' records, the sums may be shared: callers must not change them.
+   */
+  reservationsOnAgents(agentIds: readonly string[]): Promise<Readonly<AgentReservations>[]>;
   findTasksByClientToken(region: string, cluster: string, clientToken: string): Promise<Task[]>;
   /** Live counts for DescribeClusters: RUNNING tasks, other not-STOPPED tasks, ACTIVE/DRAINING instances. */
   clusterCounts(region: string, cluster: string): Promise<ClusterCounts>;

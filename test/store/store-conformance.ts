@@ -5,9 +5,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { BerthError } from "../../src/core/errors.ts";
+import type { AgentRecord } from "../../src/domain/agent.ts";
 import type { Cluster } from "../../src/domain/cluster.ts";
+import type { ContainerInstance } from "../../src/domain/container-instance.ts";
+import type { Task } from "../../src/domain/task.ts";
 import type { TaskDefinitionRecord } from "../../src/domain/task-definition-record.ts";
-import type { Store } from "../../src/store/store.ts";
+import type { AgentReservations, Store } from "../../src/store/store.ts";
 
 const cluster = (name: string, region = "us-east-1"): Cluster => ({
   region,
@@ -33,6 +36,79 @@ const revisionOf = (family: string, region = "us-east-1") => (revision: number):
   registeredAt: 1,
   registeredBy: "me",
 });
+
+export const agent = (agentId: string, lastSeenAt = 1): AgentRecord => ({
+  agentId,
+  hostname: `host-${agentId}`,
+  agentVersion: "test",
+  cpu: 2048,
+  memoryMiB: 4096,
+  fargate: false,
+  attributes: {},
+  connected: true,
+  lastSeenAt,
+  registeredAt: 1,
+});
+
+export const instance = (id: string, agentId: string, extra: Partial<ContainerInstance> = {}): ContainerInstance => ({
+  region: "us-east-1",
+  containerInstanceArn: `arn:aws:ecs:us-east-1:123456789012:container-instance/default/${id}`,
+  id,
+  clusterName: "default",
+  agentId,
+  ec2InstanceId: `i-${id}`,
+  status: "ACTIVE",
+  agentConnected: true,
+  agentVersion: "test",
+  hostname: `host-${id}`,
+  registeredCpu: 2048,
+  registeredMemory: 4096,
+  reservedPorts: [22],
+  attributes: [{ name: "ecs.availability-zone", value: "us-east-1a" }],
+  registeredAt: 1,
+  lastHeartbeatAt: 1,
+  version: 0,
+  ...extra,
+});
+
+export const task = (taskId: string, agentId: string, extra: Partial<Task> = {}): Task => ({
+  region: "us-east-1",
+  taskArn: `arn:aws:ecs:us-east-1:123456789012:task/default/${taskId}`,
+  taskId,
+  clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/default",
+  clusterName: "default",
+  taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1",
+  family: "web",
+  revision: 1,
+  launchType: "EC2",
+  agentId,
+  networkMode: "bridge",
+  lastStatus: "PROVISIONING",
+  desiredStatus: "RUNNING",
+  reservedCpu: 128,
+  reservedMemory: 256,
+  reservedPorts: [],
+  overrides: {},
+  resolvedContainers: [],
+  volumes: [],
+  group: "service:web",
+  availabilityZone: "us-east-1a",
+  containers: [],
+  healthStatus: "UNKNOWN",
+  createdAt: 1,
+  version: 1,
+  ...extra,
+});
+
+/** Reservations ordered by agent, ports by protocol and number, groups as a plain object. */
+const sorted = (rs: AgentReservations[]) =>
+  rs
+    .map((r) => ({
+      ...r,
+      ports: [...r.ports].sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port),
+      groups: Object.fromEntries([...r.groups].sort(([a], [b]) => a.localeCompare(b))),
+    }))
+    .sort((a, b) => a.agentId.localeCompare(b.agentId));
 
 export function storeConformance(name: string, open: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
@@ -107,6 +183,65 @@ export function storeConformance(name: string, open: () => Promise<Store>): void
       assert.deepEqual((await store.listTaskDefinitionFamilies({ ...fam, status: "ALL", familyPrefix: "g" })).items, ["gamma"]);
       // A prefix is literal text, not a pattern.
       assert.deepEqual((await store.listTaskDefinitionFamilies({ ...fam, status: "ALL", familyPrefix: "%" })).items, []);
+      await store.close();
+    });
+
+    test("instances with agents: not INACTIVE, ordered by id, frozen, and current after each write", async () => {
+      const store = await open();
+      await store.putAgent(agent("agent-a"));
+      await store.putAgent(agent("agent-b"));
+      const b = await store.putContainerInstance(instance("b", "agent-a"));
+      await store.putContainerInstance(instance("a", "agent-b"));
+      await store.putContainerInstance(instance("c", "agent-c", { status: "INACTIVE" }));
+      await store.putContainerInstance(instance("z", "agent-a", { clusterName: "other" }));
+      const first = await store.listInstancesWithAgents("us-east-1", "default");
+      assert.deepEqual(first.map((i) => [i.instance.id, i.agent?.agentId]), [["a", "agent-b"], ["b", "agent-a"]]);
+      assert.deepEqual(first[1]!.instance, b);
+      assert.ok(Object.isFrozen(first[0]!.instance) && Object.isFrozen(first[0]!.instance.attributes) && Object.isFrozen(first[0]!.agent));
+
+      await store.putAgent(agent("agent-a", 99));
+      const drained = await store.putContainerInstance({ ...b, status: "DRAINING" });
+      await assert.rejects(store.putContainerInstance({ ...b, status: "INACTIVE" }), (e: BerthError) => e.code === "StaleVersion");
+      await store.putContainerInstance(instance("0", "agent-x"));
+      const second = await store.listInstancesWithAgents("us-east-1", "default");
+      assert.deepEqual(second.map((i) => [i.instance.id, i.instance.status, i.agent?.lastSeenAt]), [
+        ["0", "ACTIVE", undefined],
+        ["a", "ACTIVE", 1],
+        ["b", "DRAINING", 99],
+      ]);
+      await store.putContainerInstance({ ...drained, status: "INACTIVE" });
+      assert.deepEqual((await store.listInstancesWithAgents("us-east-1", "default")).map((i) => i.instance.id), ["0", "a"]);
+      assert.deepEqual(await store.listInstancesWithAgents("eu-west-1", "default"), []);
+      await store.close();
+    });
+
+    test("reservations: per agent, the sums over its tasks not yet STOPPED, current after each write", async () => {
+      const store = await open();
+      await store.createTasks([
+        task("t1", "agent-a", { reservedCpu: 100, reservedMemory: 200, reservedPorts: [{ port: 80, protocol: "tcp" }] }),
+        task("t2", "agent-a", { reservedCpu: 50, reservedMemory: 50, group: "family:db", reservedPorts: [{ port: 53, protocol: "udp" }] }),
+        task("t3", "agent-b", { reservedCpu: 10, reservedMemory: 20 }),
+        task("t4", "agent-b", { lastStatus: "STOPPED", desiredStatus: "STOPPED" }),
+      ]);
+      const a = { agentId: "agent-a", tasks: 2, cpu: 150, memory: 250, ports: [{ port: 80, protocol: "tcp" }, { port: 53, protocol: "udp" }], groups: { "family:db": 1, "service:web": 1 } };
+      const b = { agentId: "agent-b", tasks: 1, cpu: 10, memory: 20, ports: [], groups: { "service:web": 1 } };
+      assert.deepEqual(sorted(await store.reservationsOnAgents(["agent-a", "agent-b", "agent-c", "agent-a"])), [a, b]);
+      assert.deepEqual(await store.reservationsOnAgents([]), []);
+
+      // A batch that fails as a whole leaves nothing behind.
+      await assert.rejects(store.createTasks([task("t5", "agent-c"), task("t1", "agent-c")]));
+      assert.deepEqual(await store.reservationsOnAgents(["agent-c"]), []);
+
+      const t1 = (await store.getTask("us-east-1", "t1"))!;
+      await store.updateTask({ ...t1, lastStatus: "RUNNING" });
+      await assert.rejects(store.updateTask({ ...t1, lastStatus: "STOPPED" }), (e: BerthError) => e.code === "StaleVersion");
+      assert.equal((await store.reservationsOnAgents(["agent-a"]))[0]?.tasks, 2);
+      await store.updateTask({ ...t1, lastStatus: "STOPPED", version: t1.version + 1 });
+      assert.deepEqual(sorted(await store.reservationsOnAgents(["agent-a"])), [
+        { agentId: "agent-a", tasks: 1, cpu: 50, memory: 50, ports: [{ port: 53, protocol: "udp" }], groups: { "family:db": 1 } },
+      ]);
+      await store.createTasks([task("t6", "agent-c", { reservedMemory: 64 })]);
+      assert.deepEqual((await store.reservationsOnAgents(["agent-c"])).map((r) => [r.tasks, r.memory]), [[1, 64]]);
       await store.close();
     });
 
