@@ -9,10 +9,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../core/logger.ts";
-import { AGENT_PROTOCOL_VERSION, type AgentChannel, type DesiredTask, type TaskReport } from "../protocol/agent-protocol.ts";
+import { AGENT_PROTOCOL_VERSION, type AgentChannel, type DesiredTask, type LogTarget, type TaskReport } from "../protocol/agent-protocol.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { LABEL } from "./container-config.ts";
 import type { PullBehavior } from "./images.ts";
+import { LogShipper } from "./log-shipper.ts";
 import { ensureHostAddress, startMetadataServer } from "./metadata-server.ts";
 import { TASK_BRIDGE, awsvpcNetwork, ensureTaskNetwork } from "./task-network.ts";
 import { TaskRunner } from "./task-runner.ts";
@@ -47,9 +48,11 @@ export class Agent {
   private metadataBaseUrl: string | undefined;
   private closeMetadata: (() => Promise<void>) | undefined;
   containerInstanceArn?: string;
+  private readonly shipper: LogShipper;
 
   constructor(private readonly config: AgentConfig) {
     this.agentId = loadAgentId(config.dataDir);
+    this.shipper = new LogShipper(config.runtime, (batches) => config.channel.shipLogs(this.agentId, batches), config.dataDir, config.logger);
   }
 
   async start(): Promise<void> {
@@ -90,6 +93,8 @@ export class Agent {
   /** Stops the agent's loops. Containers keep running; a new agent adopts them. */
   async stop(): Promise<void> {
     this.abort.abort();
+    for (const runner of this.runners.values()) runner.abandon();
+    this.shipper.stop();
     await this.closeMetadata?.();
   }
 
@@ -157,6 +162,23 @@ export class Agent {
     for (const [arn, runner] of this.runners) {
       if (!live.has(arn)) void runner.done.then(() => this.runners.delete(arn));
     }
+    await this.removeLeftovers(live);
+  }
+
+  /**
+   * Exited containers of tasks the server no longer lists are removed once they have been
+   * stopped for the cleanup delay. A runner's own timer does this too, but it dies with the
+   * agent; this sweep also covers containers left by an agent that was killed.
+   */
+  private async removeLeftovers(live: ReadonlySet<string>): Promise<void> {
+    const cutoff = Date.now() - (this.config.cleanupMs ?? 60_000);
+    for (const c of await this.config.runtime.listContainers({ [LABEL.agentId]: this.agentId })) {
+      const arn = c.labels[LABEL.taskArn];
+      if (!arn || live.has(arn) || this.runners.has(arn) || c.running) continue;
+      if ((c.finishedAt ?? c.createdAt) > cutoff) continue;
+      await this.config.runtime.removeContainer(c.id, { force: true, volumes: true }).catch(() => undefined);
+      this.shipper.forget(c.id);
+    }
   }
 
   private runnerDeps() {
@@ -183,6 +205,11 @@ export class Agent {
         return env;
       },
       report: (report: TaskReport) => this.enqueue(report),
+      logs: {
+        prepare: (target: LogTarget) => config.channel.prepareLogStream(this.agentId, target),
+        follow: (containerId: string, target: LogTarget) => this.shipper.follow(containerId, target),
+        forget: (containerId: string) => this.shipper.forget(containerId),
+      },
       pollMs: config.pollMs ?? 1000,
       cleanupMs: config.cleanupMs ?? 60_000,
       log: (message: string, fields?: Record<string, unknown>) => config.logger.info(message, fields),

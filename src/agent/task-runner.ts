@@ -8,11 +8,12 @@
  * Observation is level-triggered: each pass re-inspects every container; runtime events only
  * wake the runner early, so a missed event costs one poll interval.
  */
-import type { DesiredTask, TaskReport } from "../protocol/agent-protocol.ts";
+import type { DesiredTask, LogTarget, TaskReport } from "../protocol/agent-protocol.ts";
 import type { ContainerState, Runtime } from "../runtime/runtime.ts";
 import { LABEL, containerSpec, dockerName, dockerVolumes } from "./container-config.ts";
 import { type Dependency, readiness, stopOrder } from "./container-order.ts";
 import { pullImage, type PullBehavior } from "./images.ts";
+import { awslogsTarget } from "./log-shipper.ts";
 import type { TaskSnapshot } from "./metadata-server.ts";
 import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
 
@@ -32,11 +33,20 @@ export interface RunnerDeps {
   /** Environment Berth adds to a container (metadata endpoint, region, execution env). */
   extraEnv(task: DesiredTask["spec"], containerName: string): Record<string, string>;
   report(report: TaskReport): void;
+  /** awslogs: make sure the stream exists (throws if the group does not), follow output, forget. */
+  logs: {
+    prepare(target: LogTarget): Promise<void>;
+    follow(containerId: string, target: LogTarget): void;
+    forget(containerId: string): void;
+  };
   pollMs: number;
   /** How long stopped containers stay on the host before removal. */
   cleanupMs: number;
   log(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** The agent is shutting down: the runner stops watching and leaves the containers alone. */
+class Abandoned extends Error {}
 
 class StartFailure extends Error {
   constructor(readonly stopCode: string, reason: string) {
@@ -55,6 +65,7 @@ export class TaskRunner {
   private ipAddress?: string;
   private seq = 0;
   private wakeUp: (() => void) | undefined;
+  private abandoned = false;
   readonly done: Promise<void>;
 
   constructor(private readonly deps: RunnerDeps, desired: DesiredTask, existing: readonly ContainerState[] = []) {
@@ -119,6 +130,12 @@ export class TaskRunner {
     this.wakeUp?.();
   }
 
+  /** Stops watching without touching the containers (agent shutdown); a new agent adopts them. */
+  abandon(): void {
+    this.abandoned = true;
+    this.wake();
+  }
+
   private get stopRequested(): boolean {
     return this.desired.desiredStatus === "STOPPED";
   }
@@ -131,9 +148,11 @@ export class TaskRunner {
       if (!this.stopRequested) await this.startContainers();
       if (!this.stopRequested) await this.monitor();
     } catch (error) {
+      if (error instanceof Abandoned) return;
       if (error instanceof StartFailure) this.fail(error.stopCode, error.message);
       else this.fail("TaskFailedToStart", `CannotStartContainerError: ${(error as Error).message}`);
     }
+    if (this.abandoned) return;
     await this.stopAll();
     setTimeout(() => void this.cleanup(), this.deps.cleanupMs).unref();
   }
@@ -167,6 +186,7 @@ export class TaskRunner {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.abandoned) return Promise.reject(new Abandoned());
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const self = this;
@@ -210,6 +230,18 @@ export class TaskRunner {
       await runtime.createVolume(v.name, options);
     }
     const task = this.desired.spec;
+    for (const c of missing) {
+      const target = awslogsTarget(c.definition, task);
+      if (!target) continue;
+      try {
+        await this.deps.logs.prepare(target);
+      } catch (error) {
+        throw new StartFailure(
+          "TaskFailedToStart",
+          `ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ${(error as Error).message} : exit status 1`,
+        );
+      }
+    }
     for (const c of missing) {
       const spec = containerSpec(c.definition, {
         task,
@@ -268,8 +300,15 @@ export class TaskRunner {
     return true;
   }
 
+  /** Ships a started container's output when it logs with awslogs (adopted ones resume). */
+  private followLogs(c: TrackedContainer): void {
+    const target = awslogsTarget(c.definition, this.desired.spec);
+    if (target && c.state?.startedAt !== undefined) this.deps.logs.follow(c.state.id, target);
+  }
+
   private async startContainers(): Promise<void> {
     const began = this.deps.now();
+    for (const c of this.containers) this.followLogs(c);
     for (;;) {
       if (this.stopRequested) return;
       if (await this.refresh()) this.emit();
@@ -293,6 +332,7 @@ export class TaskRunner {
           throw new StartFailure("TaskFailedToStart", `CannotStartContainerError: ${(error as Error).message}`);
         }
         c.state = (await this.deps.runtime.inspectContainer(c.state.id)) ?? c.state;
+        this.followLogs(c);
         this.emit();
       }
       if (!waiting && this.containers.every((c) => c.gone || c.state?.startedAt !== undefined)) {
@@ -343,7 +383,9 @@ export class TaskRunner {
 
   private async cleanup(): Promise<void> {
     for (const c of this.containers) {
-      if (c.state) await this.deps.runtime.removeContainer(c.state.id, { force: true, volumes: true }).catch(() => undefined);
+      if (!c.state) continue;
+      await this.deps.runtime.removeContainer(c.state.id, { force: true, volumes: true }).catch(() => undefined);
+      this.deps.logs.forget(c.state.id);
     }
     for (const v of dockerVolumes(this.desired.spec)) {
       if (!v.shared) await this.deps.runtime.removeVolume(v.name).catch(() => undefined);

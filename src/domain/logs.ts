@@ -7,6 +7,7 @@
  * Errors are BerthErrors: ResourceNotFound ("The specified log group does not exist."),
  * ResourceAlreadyExists, InvalidParameter, LimitExceeded; the Logs error table maps them.
  */
+import type { LogCursor } from "../core/log-cursor.ts";
 
 export interface LogsScope {
   region: string;
@@ -34,6 +35,12 @@ export interface LogStream {
   lastIngestionTime?: number;
   uploadSequenceToken: string;
   storedBytes: number;
+}
+
+/** Where a batch comes from and where in that source it starts (see core/log-cursor.ts). */
+export interface LogSource {
+  key: string;
+  from: LogCursor;
 }
 
 export interface InputLogEvent {
@@ -125,8 +132,18 @@ export interface LogsEngine {
   createLogStream(scope: LogsScope, group: string, stream: string): Promise<void>;
   deleteLogStream(scope: LogsScope, group: string, stream: string): Promise<void>;
   describeLogStreams(scope: LogsScope, query: DescribeLogStreamsQuery): Promise<{ logStreams: LogStream[]; nextToken?: string }>;
-  /** AWS's batch rules: ≤ 10,000 events, ≤ 1,048,576 bytes (message bytes + 26 each), ≤ 24 h span, chronological. */
-  putLogEvents(scope: LogsScope, group: string, stream: string, events: InputLogEvent[]): Promise<{ nextSequenceToken: string; rejectedLogEventsInfo?: RejectedLogEventsInfo }>;
+  /**
+   * AWS's batch rules: ≤ 10,000 events, ≤ 1,048,576 bytes (message bytes + 26 each), ≤ 24 h
+   * span, chronological. With `source` (Berth's own shipping), the leading events the source
+   * already stored are skipped and the source's cursor is stored in the same transaction.
+   */
+  putLogEvents(
+    scope: LogsScope,
+    group: string,
+    stream: string,
+    events: InputLogEvent[],
+    source?: LogSource,
+  ): Promise<{ nextSequenceToken: string; rejectedLogEventsInfo?: RejectedLogEventsInfo }>;
   getLogEvents(scope: LogsScope, query: GetLogEventsQuery): Promise<{ events: OutputLogEvent[]; nextForwardToken: string; nextBackwardToken: string }>;
   /** Interleaved across streams by timestamp; stable unique eventIds; no nextToken on the last page. */
   filterLogEvents(scope: LogsScope, query: FilterLogEventsQuery): Promise<{ events: FilteredLogEvent[]; nextToken?: string }>;

@@ -5,6 +5,7 @@
  * bindings). Delivery is level-triggered: the agent fetches the full desired set for itself
  * and reports full task states, so a lost message costs one round, not correctness.
  */
+import type { LogCursor } from "../core/log-cursor.ts";
 
 export const AGENT_PROTOCOL_VERSION = 1;
 
@@ -136,6 +137,22 @@ export interface TaskReport {
   macAddress?: string;
 }
 
+/** Where a container's awslogs output goes. */
+export interface LogTarget {
+  region: string;
+  logGroup: string;
+  logStream: string;
+  /** awslogs-create-group: create the group when it does not exist. */
+  createGroup: boolean;
+}
+
+export interface LogBatch extends LogTarget {
+  /** Chronological, as read from the container. */
+  events: { timestamp: number; message: string }[];
+  /** The container and the cursor this batch starts at: a batch sent again stores nothing twice. */
+  source?: { key: string; from: LogCursor };
+}
+
 /**
  * The calls an agent makes. Implemented in-process for the agent inside `berth up`, and
  * over HTTP for `berth agent` on other hosts. Every call is idempotent.
@@ -146,4 +163,8 @@ export interface AgentChannel {
   desiredState(agentId: string, afterGeneration: number, waitMs: number): Promise<DesiredState>;
   report(agentId: string, reports: TaskReport[]): Promise<void>;
   heartbeat(agentId: string): Promise<void>;
+  /** Makes sure the stream (and, if asked, the group) exists; throws when the group does not. */
+  prepareLogStream(agentId: string, target: LogTarget): Promise<void>;
+  /** Stores container output; resolves once it is durable. */
+  shipLogs(agentId: string, batches: LogBatch[]): Promise<void>;
 }

@@ -6,7 +6,10 @@ import { parseArn } from "../core/arn.ts";
 import type { CallContext, ControlDeps } from "../control/context.ts";
 import { type AgentSignals, applyReports, desiredTasks, heartbeat, registerAgent } from "../control/agents.ts";
 import type { Task, TaskObservation } from "../domain/task.ts";
-import type { AgentChannel, AgentHello, AgentWelcome, DesiredState, TaskReport, TaskSpec } from "../protocol/agent-protocol.ts";
+import { BerthError, ErrorCode } from "../core/errors.ts";
+import { advanceCursor } from "../core/log-cursor.ts";
+import type { LogsEngine, LogsScope } from "../domain/logs.ts";
+import type { AgentChannel, AgentHello, AgentWelcome, DesiredState, LogBatch, LogTarget, TaskReport, TaskSpec } from "../protocol/agent-protocol.ts";
 
 export function taskSpec(task: Task): TaskSpec {
   const spec: TaskSpec = {
@@ -41,7 +44,33 @@ function observation(report: TaskReport): TaskObservation {
   return rest;
 }
 
-export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, accountId: string): AgentChannel {
+/** AWS's PutLogEvents limits: 10,000 events, 1,048,576 bytes (26 per event overhead), 24 h span. */
+function chunks(events: LogBatch["events"]): LogBatch["events"][] {
+  const out: LogBatch["events"][] = [];
+  let current: LogBatch["events"] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = Buffer.byteLength(e.message) + 26;
+    const first = current[0];
+    if (current.length > 0 && (current.length >= 10_000 || bytes + size > 1_048_576 || e.timestamp - first!.timestamp > 23 * 3600_000)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(e);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+async function ensureStream(logs: LogsEngine, scope: LogsScope, target: LogTarget): Promise<void> {
+  const exists = (e: unknown) => e instanceof BerthError && e.code === ErrorCode.ResourceAlreadyExists;
+  if (target.createGroup) await logs.createLogGroup(scope, target.logGroup).catch((e: unknown) => { if (!exists(e)) throw e; });
+  await logs.createLogStream(scope, target.logGroup, target.logStream).catch((e: unknown) => { if (!exists(e)) throw e; });
+}
+
+export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, accountId: string, logs: LogsEngine): AgentChannel {
   const ctxFor = (region: string): CallContext => ({
     scope: { partition: "aws", region, accountId },
     principalArn: `arn:aws:iam::${accountId}:root`,
@@ -82,6 +111,28 @@ export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, 
     },
     async heartbeat(agentId: string): Promise<void> {
       await heartbeat(deps, agentId);
+    },
+    async prepareLogStream(_agentId: string, target: LogTarget): Promise<void> {
+      await ensureStream(logs, { region: target.region, accountId }, target);
+    },
+    async shipLogs(_agentId: string, batches: LogBatch[]): Promise<void> {
+      for (const batch of batches) {
+        const scope = { region: batch.region, accountId };
+        let from = batch.source?.from;
+        for (const events of chunks(batch.events)) {
+          const source = batch.source && from ? { key: batch.source.key, from } : undefined;
+          const put = () => logs.putLogEvents(scope, batch.logGroup, batch.logStream, events, source);
+          try {
+            await put();
+          } catch (error) {
+            // The stream was deleted (or never made, after a server restart): make it and retry once.
+            if (!(error instanceof BerthError && error.code === ErrorCode.ResourceNotFound)) throw error;
+            await ensureStream(logs, scope, batch);
+            await put();
+          }
+          if (from) from = advanceCursor(from, events);
+        }
+      }
     },
   };
 }

@@ -11,7 +11,7 @@ import { AGENT_HTTP_BASE } from "../agent/http-agent-channel.ts";
 import type { PreHandler } from "../api/http-server.ts";
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import { AGENT_PROTOCOL_VERSION, type AgentChannel, type AgentHello, type TaskReport } from "../protocol/agent-protocol.ts";
+import { AGENT_PROTOCOL_VERSION, type AgentChannel, type AgentHello, type LogBatch, type LogTarget, type TaskReport } from "../protocol/agent-protocol.ts";
 
 const PREFIX = "/_berth/agent/";
 /** A long-poll never holds a request longer than this, whatever the agent asks. */
@@ -28,7 +28,28 @@ const CALLS = new Map<string, Call>([
   ["desired-state", (channel, body) => channel.desiredState(text(body, "agentId"), num(body, "afterGeneration"), waitMs(body))],
   ["report", async (channel, body) => void (await channel.report(text(body, "agentId"), reports(body)))],
   ["heartbeat", async (channel, body) => void (await channel.heartbeat(text(body, "agentId")))],
+  ["prepare-log-stream", async (channel, body) => void (await channel.prepareLogStream(text(body, "agentId"), logTarget(body["target"])))],
+  ["ship-logs", async (channel, body) => void (await channel.shipLogs(text(body, "agentId"), logBatches(body)))],
 ]);
+
+function logTarget(value: unknown): LogTarget {
+  const t = value as Partial<LogTarget> | undefined;
+  if (!t || typeof t.region !== "string" || typeof t.logGroup !== "string" || typeof t.logStream !== "string" || typeof t.createGroup !== "boolean") {
+    throw new BadRequest("target must have region, logGroup, logStream and createGroup.");
+  }
+  return { region: t.region, logGroup: t.logGroup, logStream: t.logStream, createGroup: t.createGroup };
+}
+
+function logBatches(body: Body): LogBatch[] {
+  const batches = body["batches"];
+  if (!Array.isArray(batches)) throw new BadRequest("batches must be an array.");
+  return batches.map((b: unknown) => {
+    const events = (b as { events?: unknown }).events;
+    if (!Array.isArray(events)) throw new BadRequest("each batch needs events.");
+    const source = (b as { source?: LogBatch["source"] }).source;
+    return { ...logTarget(b), events: events as LogBatch["events"], ...(source ? { source } : {}) };
+  });
+}
 
 export function agentHttpHandler(channel: AgentChannel, token: string, logger: Logger): PreHandler {
   const expected = digest(token);

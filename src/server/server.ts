@@ -22,6 +22,8 @@ import { AgentSignals, expireStoppedTasks, sweepAgents } from "../control/agents
 import { ServiceController } from "../controllers/service-controller.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
+import { logsService } from "../api/logs/logs-service.ts";
+import { SqliteLogsEngine } from "../logs/sqlite-logs-engine.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
 import { agentHttpHandler } from "./agent-http.ts";
 import { loadOrCreateAgentToken } from "./agent-token.ts";
@@ -65,17 +67,22 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const agentToken = loadOrCreateAgentToken(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const deps = { store, clock: systemClock, ids: randomIds };
+  const logs = new SqliteLogsEngine({ path: join(config.dataDir, "logs.db"), clock: systemClock });
   const signals = new AgentSignals();
   const services = new ServiceController({ deps, notifyAgent: signals.notify, logger: config.logger });
   const admin = principalOf(identity, identity.admin);
   const handle = createApi({
-    services: [ecsService(deps, signals.notify, services.enqueue), stsService((arn) => (arn === admin.arn ? admin : undefined))],
+    services: [
+      ecsService(deps, signals.notify, services.enqueue),
+      logsService(logs),
+      stsService((arn) => (arn === admin.arn ? admin : undefined)),
+    ],
     credentials: credentialLookup(identity),
     clock: systemClock,
     ids: randomIds,
     logger: config.logger,
   });
-  const channel = inProcessAgentChannel(deps, signals, identity.accountId);
+  const channel = inProcessAgentChannel(deps, signals, identity.accountId, logs);
   const http = createHttpServer(handle, config.logger, undefined, agentHttpHandler(channel, agentToken, config.logger));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -91,6 +98,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     expireStoppedTasks(deps, retention).catch((e: unknown) => config.logger.warn("task expiry failed", { error: String(e) }));
   }, 5_000);
   sweeps.unref();
+  // Log retention is enforced in batches once a minute; a failed round is retried the next.
+  const logRetention = setInterval(() => {
+    logs.enforceRetention(Date.now()).catch((e: unknown) => config.logger.warn("log retention failed", { error: String(e) }));
+  }, 60_000);
+  logRetention.unref();
   services.start();
 
   let agent: Agent | undefined;
@@ -120,6 +132,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     agentToken,
     async close() {
       clearInterval(sweeps);
+      clearInterval(logRetention);
       services.stop();
       await agent?.stop();
       await new Promise<void>((resolve) => {
@@ -127,6 +140,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         http.closeAllConnections();
       });
       await store.close();
+      await logs.close();
     },
   };
   if (agent) running.agent = agent;

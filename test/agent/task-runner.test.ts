@@ -44,6 +44,7 @@ function harness(runtime: FakeRuntime) {
     network: { provision: async () => ({ pauseId: "pause", ipAddress: "10.0.0.2" }), release: async () => undefined },
     extraEnv: () => ({}),
     report: (r) => reports.push(r),
+    logs: { prepare: async () => undefined, follow: () => undefined, forget: () => undefined },
     pollMs: 10,
     cleanupMs: 60_000,
     log: () => undefined,

@@ -62,6 +62,8 @@ describe("tasks on Docker", () => {
   };
 
   test("a FARGATE task with a health check runs, turns HEALTHY, and stops when asked", async () => {
+    // awslogs needs its group (ECS fails the task otherwise).
+    assert.equal((await aws(server, ["logs", "create-log-group", "--log-group-name", "/ecs/api"])).code, 0);
     const arn = await run(
       "api-blue",
       [

@@ -1,0 +1,49 @@
+// The agent's awslogs shipping: batches, cursors and resuming, on a stub runtime.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { silentLogger } from "../../src/core/logger.ts";
+import { LogShipper } from "../../src/agent/log-shipper.ts";
+import type { LogBatch } from "../../src/protocol/agent-protocol.ts";
+import type { LogLineHandler, Runtime } from "../../src/runtime/runtime.ts";
+import { tempDir } from "../support/harness.ts";
+
+const T = 1_800_000_000_000;
+const target = { region: "r", logGroup: "/g", logStream: "s", createGroup: false };
+
+/** Emits `lines` (all at time T) in two bursts, far enough apart that they ship separately. */
+function stubRuntime(first: string[], second: string[], sinceSeen: number[]): Runtime {
+  return {
+    async logs(_id: string, options: { since?: number }, onLine: LogLineHandler) {
+      sinceSeen.push(options.since ?? -1);
+      for (const l of first) onLine("stdout", l, T);
+      await new Promise((r) => setTimeout(r, 500));
+      for (const l of second) onLine("stdout", l, T);
+    },
+  } as unknown as Runtime;
+}
+
+async function drain(shipper: LogShipper, shipped: LogBatch[], expect: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (shipped.flatMap((b) => b.events).length < expect && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  shipper.stop();
+}
+
+test("lines sharing a millisecond across two batches all ship; a restart resumes after them", async () => {
+  const dir = tempDir();
+  const shipped: LogBatch[] = [];
+  const since: number[] = [];
+  const first = new LogShipper(stubRuntime(["a", "b"], ["c", "d"], since), async (b) => void shipped.push(...b), dir, silentLogger);
+  first.follow("c1", target);
+  await drain(first, shipped, 4);
+  assert.deepEqual(shipped.flatMap((b) => b.events.map((e) => e.message)), ["a", "b", "c", "d"]);
+  assert.ok(shipped.length >= 2, `the bursts shipped as ${shipped.length} batches`);
+  assert.deepEqual(shipped[1]?.source, { key: "c1", from: { time: T, count: 2 } }, "the second batch starts after a and b");
+
+  // A new agent reads the same container again: what shipped is skipped, the rest follows.
+  const again: LogBatch[] = [];
+  const second = new LogShipper(stubRuntime(["a", "b", "c", "d"], ["e"], since), async (b) => void again.push(...b), dir, silentLogger);
+  second.follow("c1", target);
+  await drain(second, again, 1);
+  assert.deepEqual(again.flatMap((b) => b.events.map((e) => e.message)), ["e"]);
+  assert.deepEqual(since, [0, T], "the restart asks the runtime for lines since the cursor's time");
+});

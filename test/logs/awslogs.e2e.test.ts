@@ -1,0 +1,114 @@
+// The awslogs driver end to end: a task's output lands in CloudWatch Logs under
+// prefix/container/task-id, `aws logs tail --follow` prints new lines, get-log-events pages,
+// and a missing group without awslogs-create-group fails the task as ECS does.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, before, describe, test } from "node:test";
+import { DescribeTasksCommand, type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
+import { BUSYBOX_IMAGE } from "../support/images.ts";
+import { AWS_CLI, type TestServer, aws, cliEnv, ecsClient, startTestServer } from "../support/harness.ts";
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe("awslogs", () => {
+  let server: TestServer;
+  let client: ECSClient;
+  const tasks: string[] = [];
+  before(async () => {
+    server = await startTestServer({ agent: true });
+    client = ecsClient(server);
+  });
+  after(async () => {
+    for (const t of tasks) await client.send(new StopTaskCommand({ cluster: "default", task: t })).catch(() => undefined);
+    await server.close();
+  });
+
+  const runLogger = async (family: string, script: string, options: Record<string, string>) => {
+    await client.send(
+      new RegisterTaskDefinitionCommand({
+        family,
+        containerDefinitions: [
+          {
+            name: "app",
+            image: BUSYBOX_IMAGE,
+            memory: 32,
+            command: ["sh", "-c", script],
+            linuxParameters: { initProcessEnabled: true },
+            logConfiguration: { logDriver: "awslogs", options: { "awslogs-region": "ap-south-1", ...options } },
+          },
+        ],
+      }),
+    );
+    const out = await client.send(new RunTaskCommand({ cluster: "default", taskDefinition: family, launchType: "EC2" }));
+    const arn = out.tasks![0]!.taskArn!;
+    tasks.push(arn);
+    return arn;
+  };
+
+  test("output lands under prefix/container/task-id; tail --follow prints new lines; get-log-events pages", async () => {
+    const created = await aws(server, ["logs", "create-log-group", "--log-group-name", "/ecs/app"]);
+    assert.equal(created.code, 0, created.stderr);
+    const script = 'i=0; while [ $i -lt 30 ]; do echo "line $i"; i=$((i+1)); done; echo ready; sleep 3; echo "late line"; exec sleep 300';
+    const arn = await runLogger("logger", script, { "awslogs-group": "/ecs/app", "awslogs-stream-prefix": "web" });
+    const taskId = arn.split("/").pop()!;
+    const stream = `web/app/${taskId}`;
+
+    const streams = await until("the stream", async () => {
+      const r = await aws(server, ["logs", "describe-log-streams", "--log-group-name", "/ecs/app"]);
+      return r.json?.logStreams?.length ? r.json.logStreams : undefined;
+    });
+    assert.equal(streams[0].logStreamName, stream);
+
+    // tail --follow prints the late line within a couple of seconds of it being written.
+    const tail = spawn(AWS_CLI, ["logs", "tail", "/ecs/app", "--follow", "--since", "5m", "--format", "short", "--endpoint-url", server.url], {
+      // Python block-buffers a piped stdout; unbuffered, lines arrive as the CLI prints them.
+      env: cliEnv(server, { PYTHONUNBUFFERED: "1" }),
+    });
+    let tailed = "";
+    let tailErr = "";
+    tail.stdout.on("data", (d: Buffer) => (tailed += d.toString()));
+    tail.stderr.on("data", (d: Buffer) => (tailErr += d.toString()));
+    try {
+      await until("tail to print the late line", async () => (tailed.includes("late line") ? true : undefined), 20_000).catch((e: Error) => {
+        throw new Error(`${e.message}; tail printed ${JSON.stringify(tailed.slice(-300))} and ${JSON.stringify(tailErr.slice(-300))}`);
+      });
+      assert.match(tailed, /line 0\b/);
+    } finally {
+      tail.kill("SIGINT");
+    }
+    const exit = await new Promise<number | null>((r) => tail.once("exit", (code) => r(code)));
+    assert.notEqual(exit, null, "tail exits on interrupt");
+
+    const forward = await aws(server, ["logs", "get-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", stream, "--start-from-head", "--limit", "10", "--no-paginate"]);
+    assert.deepEqual(forward.json.events.map((e: { message: string }) => e.message), Array.from({ length: 10 }, (_, i) => `line ${i}`));
+    const next = await aws(server, ["logs", "get-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", stream, "--limit", "10", "--next-token", forward.json.nextForwardToken, "--no-paginate"]);
+    assert.deepEqual(next.json.events.map((e: { message: string }) => e.message), Array.from({ length: 10 }, (_, i) => `line ${i + 10}`));
+    const back = await aws(server, ["logs", "get-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", stream, "--limit", "10", "--next-token", next.json.nextBackwardToken, "--no-paginate"]);
+    assert.deepEqual(back.json.events.map((e: { message: string }) => e.message), Array.from({ length: 10 }, (_, i) => `line ${i}`));
+  });
+
+  test("awslogs-create-group creates the group; a missing group without it fails the task", async () => {
+    const created = await runLogger("creates", "echo hello; exec sleep 300", { "awslogs-group": "/ecs/created", "awslogs-stream-prefix": "p", "awslogs-create-group": "true" });
+    await until("the created group's event", async () => {
+      const r = await aws(server, ["logs", "filter-log-events", "--log-group-name", "/ecs/created"]);
+      return r.json?.events?.some((e: { message: string }) => e.message === "hello") ? true : undefined;
+    });
+    assert.ok(created, "task started");
+
+    const arn = await runLogger("nogroup", "echo never", { "awslogs-group": "/ecs/missing", "awslogs-stream-prefix": "p" });
+    const stopped = await until<Task>("the task to fail", async () => {
+      const t = (await client.send(new DescribeTasksCommand({ cluster: "default", tasks: [arn] }))).tasks?.[0];
+      return t?.lastStatus === "STOPPED" ? t : undefined;
+    });
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.match(stopped.stoppedReason ?? "", /^ResourceInitializationError: failed to validate logger args: .*The specified log group does not exist/);
+  });
+});
