@@ -261,3 +261,9 @@ describe("commands", () => {
     });
   }
 });
+
+it("names inherited from Object are not functions", () => {
+  for (const q of ["fields constructor(@message) as x", "fields __proto__(@message) as x", "fields toString(@message) as x"]) {
+    assert.throws(() => parseInsightsQuery(q), (e: BerthError) => e.code === "MalformedQuery", q);
+  }
+});
