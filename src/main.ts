@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
+import { runLogsCommand } from "./cli/logs-command.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
 import { loadOrCreateAgentToken } from "./server/agent-token.ts";
 import { Agent } from "./agent/agent.ts";
@@ -44,6 +45,9 @@ const { positionals, values } = parseArgs({
     "availability-zone": { type: "string" },
     "docker-socket": { type: "string" },
     "task-retention-minutes": { type: "string" },
+    follow: { type: "boolean" },
+    since: { type: "string" },
+    filter: { type: "string" },
     server: { type: "string" },
     token: { type: "string" },
     "no-fargate": { type: "boolean" },
@@ -251,12 +255,40 @@ function env(): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** `berth logs TASK|SERVICE`: through the public ECS and Logs APIs, with the admin key. */
+async function logs(): Promise<void> {
+  const target = positionals[1];
+  if (!target) fail("usage: berth logs TASK|SERVICE [--cluster default] [--follow] [--since 10m] [--filter PATTERN] [--region R]");
+  const identity = loadOrCreateIdentity(dataDir);
+  const state = readState();
+  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
+  const abort = new AbortController();
+  process.on("SIGINT", () => abort.abort());
+  try {
+    await runLogsCommand(
+      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
+      {
+        target,
+        cluster: values.cluster ?? "default",
+        follow: values.follow ?? false,
+        since: values.since ?? "10m",
+        ...(values.filter !== undefined ? { filter: values.filter } : {}),
+        write: (line) => process.stdout.write(`${line}\n`),
+        signal: abort.signal,
+      },
+    );
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
 const HELP = `usage: berth <command> [options]
   up [--port 4566] [--data-dir ./.berth] [--host 127.0.0.1] [--detach]   start Berth
      [--cluster default] [--region us-east-1] [--bind-ip 127.0.0.1] [--no-agent]
      [--pull-behavior default|always|once|prefer-cached] [--availability-zone Z]
   down [--data-dir ./.berth]                                            stop a detached Berth
   env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
+  logs TASK|SERVICE [--cluster default] [--follow] [--since 10m] [--filter PATTERN] [--region R]
   agent --server URL --token T [--cluster default] [--data-dir ./.berth-agent]
         [--region us-east-1] [--bind-ip 127.0.0.1] [--availability-zone Z] [--no-fargate]
         [--pull-behavior default|always|once|prefer-cached] [--docker-socket /var/run/docker.sock]
@@ -274,6 +306,9 @@ switch (command) {
     break;
   case "env":
     env();
+    break;
+  case "logs":
+    await logs();
     break;
   case "agent":
     await agent();

@@ -6,6 +6,7 @@
  * caller may do (that is authorisation), and never logs secrets.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { deriveSigningKey } from "../core/sigv4-key.ts";
 
 export interface SignedRequest {
   method: string;
@@ -289,10 +290,7 @@ function signingKey(secret: string, scope: Scope): Buffer {
   const cacheKey = JSON.stringify([secret, scope.shortDate, scope.region, scope.service]);
   const cached = keyCache.get(cacheKey);
   if (cached !== undefined) return cached;
-  const key = [scope.shortDate, scope.region, scope.service, TERMINATOR].reduce(
-    (k: Buffer, part) => createHmac("sha256", k).update(part).digest(),
-    Buffer.from(`AWS4${secret}`, "utf8"),
-  );
+  const key = deriveSigningKey(secret, scope.shortDate, scope.region, scope.service);
   const oldest = keyCache.size >= KEY_CACHE_LIMIT ? keyCache.keys().next() : undefined;
   if (oldest?.done === false) keyCache.delete(oldest.value);
   keyCache.set(cacheKey, key);

@@ -2,11 +2,23 @@
 // prefix/container/task-id, `aws logs tail --follow` prints new lines, get-log-events pages,
 // and a missing group without awslogs-create-group fails the task as ECS does.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DescribeTasksCommand, type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
-import { AWS_CLI, type TestServer, aws, cliEnv, ecsClient, startTestServer } from "../support/harness.ts";
+import { AWS_CLI, ROOT, type TestServer, aws, cliEnv, ecsClient, startTestServer } from "../support/harness.ts";
+import { CreateServiceCommand, DeleteServiceCommand } from "@aws-sdk/client-ecs";
+
+/** Runs the built `berth` command against the test server (async: the server is in this process). */
+function berth(server: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const port = new URL(server.url).port;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, "dist/berth.js"), ...args, "--data-dir", server.dataDir, "--port", port, "--region", "ap-south-1"], { timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -110,5 +122,33 @@ describe("awslogs", () => {
     });
     assert.equal(stopped.stopCode, "TaskFailedToStart");
     assert.match(stopped.stoppedReason ?? "", /^ResourceInitializationError: failed to validate logger args: .*The specified log group does not exist/);
+  });
+
+  test("berth logs prints a task's and a service's output, with a filter", async () => {
+    const arn = await runLogger("human", 'echo "GET /health 200"; echo "GET /boom 500"; exec sleep 300', {
+      "awslogs-group": "/ecs/human",
+      "awslogs-stream-prefix": "web",
+      "awslogs-create-group": "true",
+    });
+    const taskId = arn.split("/").pop()!;
+    const out = await until("berth logs to show both lines", async () => {
+      const r = await berth(server, ["logs", taskId]);
+      return r.stdout.includes("GET /boom 500") ? r : undefined;
+    });
+    assert.match(out.stdout, new RegExp(`Z web/app/${taskId} GET /health 200\n`));
+    const filtered = await berth(server, ["logs", arn, "--filter", "500"]);
+    assert.equal(filtered.code, 0, filtered.stderr);
+    assert.deepEqual(filtered.stdout.trim().split("\n").map((l) => l.split(" ").slice(2).join(" ")), ["GET /boom 500"]);
+
+    await client.send(new CreateServiceCommand({ cluster: "default", serviceName: "human", taskDefinition: "human", desiredCount: 1, launchType: "EC2" }));
+    const viaService = await until("berth logs for the service", async () => {
+      const r = await berth(server, ["logs", "human", "--filter", "health"]);
+      return r.stdout.includes("GET /health 200") ? r : undefined;
+    });
+    assert.equal(viaService.code, 0);
+    await client.send(new DeleteServiceCommand({ cluster: "default", service: "human", force: true }));
+    const missing = await berth(server, ["logs", "nothing-here"]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /no task or service named nothing-here/);
   });
 });
