@@ -57,6 +57,7 @@ import {
   planBatch,
   type BatchPlan,
 } from "./logs-rules.ts";
+import { openSqlite } from "../store/sqlite-database.ts";
 import { LOGS_MIGRATIONS, type LogsSql } from "./logs-schema.ts";
 
 export interface SqliteLogsEngineOptions {
@@ -72,7 +73,8 @@ const MAX_QUERY_ROWS = 100_000;
 
 export class SqliteLogsEngine implements LogsEngine {
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements are cached by their SQL text. */
+  private readonly sql: (text: string) => Database.Statement;
   private readonly runner: LogsSql = { sql: (text) => this.sql(text), tx: (fn) => this.db.transaction(fn)() };
   private readonly clock: Clock;
   private readonly ids: IdSource;
@@ -81,33 +83,9 @@ export class SqliteLogsEngine implements LogsEngine {
   constructor(options: SqliteLogsEngineOptions) {
     this.clock = options.clock;
     this.ids = options.ids ?? randomIds;
-    this.db = new Database(options.path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("foreign_keys = ON");
-    this.db.pragma("journal_size_limit = 67108864");
-    this.migrate();
-  }
-
-  private migrate(): void {
-    const current = this.db.pragma("user_version", { simple: true }) as number;
-    for (let i = current; i < LOGS_MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(LOGS_MIGRATIONS[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
-  }
-
-  /** Prepared statements are cached by their SQL text. */
-  private sql(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(text);
-      this.statements.set(text, stmt);
-    }
-    return stmt;
+    const file = openSqlite(options.path, LOGS_MIGRATIONS, ["journal_size_limit = 67108864"]);
+    this.db = file.db;
+    this.sql = file.sql;
   }
 
   private group(scope: LogsScope, name: string): GroupRow {

@@ -15,6 +15,7 @@ import type { Task } from "../domain/task.ts";
 import type { Cluster, ClusterCounts } from "../domain/cluster.ts";
 import type { Tag } from "../domain/tags.ts";
 import type { TaskDefinitionRecord, TaskDefinitionStatus } from "../domain/task-definition-record.ts";
+import { openSqlite } from "./sqlite-database.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite-migrations.ts";
 import { PlacementCache } from "./sqlite-placement-cache.ts";
 import * as services from "./sqlite-services.ts";
@@ -32,37 +33,15 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Prepared statements are cached by their SQL text. */
+  private readonly sql: (text: string) => Database.Statement;
   private readonly runner: tables.Sql = { sql: (text) => this.sql(text), tx: (fn) => this.db.transaction(fn)() };
   private readonly placement = new PlacementCache(this.runner);
 
   constructor(options: SqliteStoreOptions) {
-    this.db = new Database(options.path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("synchronous = FULL");
-    this.db.pragma("busy_timeout = 5000");
-    this.db.pragma("foreign_keys = ON");
-    this.migrate();
-  }
-
-  private migrate(): void {
-    const current = this.db.pragma("user_version", { simple: true }) as number;
-    for (let i = current; i < SQLITE_MIGRATIONS.length; i++) {
-      this.db.transaction(() => {
-        this.db.exec(SQLITE_MIGRATIONS[i]!);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
-  }
-
-  /** Prepared statements are cached by their SQL text. */
-  private sql(text: string): Database.Statement {
-    let stmt = this.statements.get(text);
-    if (!stmt) {
-      stmt = this.db.prepare(text);
-      this.statements.set(text, stmt);
-    }
-    return stmt;
+    const file = openSqlite(options.path, SQLITE_MIGRATIONS);
+    this.db = file.db;
+    this.sql = file.sql;
   }
 
   // --- clusters ---------------------------------------------------------------------------
