@@ -5,7 +5,8 @@
  * agent resumes from that cursor, so lines are neither lost nor repeated across agent
  * restarts: each batch names its container and starting cursor, and the log engine stores
  * the source's cursor with the events, so a batch resent after a crash stores nothing twice.
- * While the server is away it buffers (bounded) and retries.
+ * While the server is away it buffers up to a bound, then pauses reading (Docker's log file
+ * keeps the lines) and retries; nothing is dropped.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,6 @@ import type { LogBatch, LogTarget } from "../protocol/agent-protocol.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 
 const MAX_BATCH = 5_000;
-const MAX_BUFFER = 200_000;
 const FLUSH_MS = 200;
 
 export class LogShipper {
@@ -26,6 +26,8 @@ export class LogShipper {
     private readonly ship: (batches: LogBatch[]) => Promise<void>,
     private readonly dataDir: string,
     private readonly logger: Logger,
+    /** Lines held in memory per container before reading pauses. */
+    private readonly maxBuffer = 200_000,
   ) {}
 
   private cursorPath(containerId: string): string {
@@ -62,53 +64,68 @@ export class LogShipper {
     for (const abort of this.followers.values()) abort.abort();
   }
 
+  /**
+   * Reads in sessions: each follows the container from the last line taken into the buffer.
+   * When the buffer is full the session is ended and a new one starts once half of it has
+   * shipped; Docker's log file still holds the lines, so nothing is dropped and memory stays
+   * bounded however long the server is away.
+   */
   private async run(containerId: string, target: LogTarget, signal: AbortSignal): Promise<void> {
-    let cursor = this.readCursor(containerId) ?? START_CURSOR;
-    // What an earlier run shipped is skipped by the cursor this follow resumed from; `cursor`
-    // itself moves on as batches ship and must not be used for skipping.
-    const resume = cursor;
-    let seenAtResume = 0;
+    let shipped = this.readCursor(containerId) ?? START_CURSOR;
+    let buffered = shipped;
     const buffer: { timestamp: number; message: string }[] = [];
-    let dropped = 0;
-    let reading = true;
-    const onLine = (_stream: "stdout" | "stderr", line: string, timeMs: number): void => {
-      // Skip what an earlier run already shipped.
-      if (timeMs < resume.time) return;
-      if (timeMs === resume.time && seenAtResume++ < resume.count) return;
-      if (buffer.length >= MAX_BUFFER) {
-        dropped++;
-        return;
+    for (;;) {
+      const session = new AbortController();
+      const onAbort = () => session.abort();
+      signal.addEventListener("abort", onAbort, { once: true });
+      // Lines up to `resume` are shipped or buffered already; the cursor moves on as lines are
+      // taken, so skipping compares with where this session started.
+      const resume = buffered;
+      let seenAtResume = 0;
+      let full = false;
+      let reading = true;
+      const onLine = (_stream: "stdout" | "stderr", line: string, timeMs: number): void => {
+        if (full || timeMs < resume.time) return;
+        if (timeMs === resume.time && seenAtResume++ < resume.count) return;
+        if (buffer.length >= this.maxBuffer) {
+          // Pause: this line and what follows are read again by the next session.
+          full = true;
+          session.abort();
+          return;
+        }
+        const event = { timestamp: timeMs, message: line.length === 0 ? " " : line };
+        buffer.push(event);
+        buffered = advanceCursor(buffered, [event]);
+      };
+      const reader = this.runtime
+        .logs(containerId, { follow: true, since: resume.time, signal: session.signal }, onLine)
+        .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
+        .finally(() => (reading = false));
+      while (reading || buffer.length > 0) {
+        if (full && !reading && buffer.length <= this.maxBuffer / 2) break;
+        if (buffer.length === 0) {
+          await sleep(FLUSH_MS);
+          continue;
+        }
+        const events = buffer.slice(0, MAX_BATCH);
+        try {
+          await this.ship([{ ...target, events, source: { key: containerId, from: shipped } }]);
+        } catch (error) {
+          // The server is away or refused: keep the lines and try again.
+          this.logger.warn("log shipping failed; will retry", { containerId, error: String(error) });
+          await sleep(1000);
+          if (signal.aborted) break;
+          continue;
+        }
+        buffer.splice(0, events.length);
+        shipped = advanceCursor(shipped, events);
+        this.writeCursor(containerId, shipped);
       }
-      buffer.push({ timestamp: timeMs, message: line.length === 0 ? " " : line });
-    };
-    const reader = this.runtime
-      .logs(containerId, { follow: true, since: cursor.time, signal }, onLine)
-      .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
-      .finally(() => (reading = false));
-    while (reading || buffer.length > 0) {
-      if (buffer.length === 0) {
-        await sleep(FLUSH_MS);
-        continue;
-      }
-      const events = buffer.slice(0, MAX_BATCH);
-      try {
-        await this.ship([{ ...target, events, source: { key: containerId, from: cursor } }]);
-      } catch (error) {
-        // The server is away or refused: keep the lines and try again.
-        this.logger.warn("log shipping failed; will retry", { containerId, error: String(error) });
-        await sleep(1000);
-        if (signal.aborted && !reading) return;
-        continue;
-      }
-      buffer.splice(0, events.length);
-      cursor = advanceCursor(cursor, events);
-      this.writeCursor(containerId, cursor);
-      if (dropped > 0) {
-        this.logger.warn("log buffer full; lines dropped", { containerId, dropped });
-        dropped = 0;
-      }
+      await reader;
+      signal.removeEventListener("abort", onAbort);
+      // The container stopped (its stream ended) or the agent is stopping: done.
+      if (!full || signal.aborted) return;
     }
-    await reader;
   }
 }
 

@@ -47,3 +47,29 @@ test("lines sharing a millisecond across two batches all ship; a restart resumes
   assert.deepEqual(again.flatMap((b) => b.events.map((e) => e.message)), ["e"]);
   assert.deepEqual(since, [0, T], "the restart asks the runtime for lines since the cursor's time");
 });
+
+test("a full buffer pauses reading instead of dropping lines; every line ships once, in order", async () => {
+  // 50 lines, several per millisecond, from a runtime that honours `since` and abort.
+  const lines = Array.from({ length: 50 }, (_, i) => ({ text: `l${i}`, time: T + Math.floor(i / 3) }));
+  let sessions = 0;
+  const runtime = {
+    async logs(_id: string, options: { since?: number; signal?: AbortSignal }, onLine: LogLineHandler) {
+      sessions++;
+      for (const l of lines) {
+        if (options.signal?.aborted) return;
+        if (l.time >= (options.since ?? 0)) onLine("stdout", l.text, l.time);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    },
+  } as unknown as Runtime;
+  const shipped: LogBatch[] = [];
+  const slowServer = async (b: LogBatch[]) => {
+    await new Promise((r) => setTimeout(r, 30));
+    shipped.push(...b);
+  };
+  const shipper = new LogShipper(runtime, slowServer, tempDir(), silentLogger, 4);
+  shipper.follow("c2", target);
+  await drain(shipper, shipped, 50);
+  assert.deepEqual(shipped.flatMap((b) => b.events.map((e) => e.message)), lines.map((l) => l.text));
+  assert.ok(sessions > 1, `reading paused and resumed (${sessions} sessions)`);
+});
