@@ -8,8 +8,8 @@
  *
  *   node --import tsx bench/api-latency.ts [--rate 200] [--seconds 10]
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
 import http from "node:http";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { freePort, killHard, ROOT, spawnBerth, tempDir } from "../test/support/harness.ts";
 import { NodeSha256 } from "../test/support/signer.ts";
+import { ensureBuilt } from "./support.ts";
 
 const TARGET = "AmazonEC2ContainerServiceV20141113";
 const REGION = "us-east-1";
@@ -55,16 +56,6 @@ process.on("exit", () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
-
-/** Rebuilds dist/berth.js when it is missing or older than any file under src/. */
-function ensureBuilt(): void {
-  const bundle = join(ROOT, "dist/berth.js");
-  const src = join(ROOT, "src");
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  if (built > 0 && readdirSync(src, { recursive: true }).every((f) => (statSync(join(src, String(f)), { throwIfNoEntry: false })?.mtimeMs ?? 0) <= built)) return;
-  console.log("building dist/berth.js");
-  if (spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
-}
 
 async function spawnBare(port: number, reply: string): Promise<void> {
   const child = spawn(process.execPath, [join(ROOT, "bench/bare-server.mjs"), String(port)], {

@@ -11,7 +11,7 @@
  *   node --import tsx bench/logs.ts [--lines 250000] [--events 1000000] [--reps 5] [--only ingest|filter]
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -20,8 +20,9 @@ import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloud
 import { DescribeTasksCommand, ListContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { systemClock } from "../src/core/clock.ts";
 import { SqliteLogsEngine } from "../src/logs/sqlite-logs-engine.ts";
-import { type BerthProcess, ecsClient, freePort, killHard, REGION, ROOT, spawnBerth, tempDir } from "../test/support/harness.ts";
+import { type BerthProcess, ecsClient, freePort, killHard, REGION, spawnBerth, tempDir } from "../test/support/harness.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../test/support/images.ts";
+import { ensureBuilt } from "./support.ts";
 
 const TASKS = 4;
 const GROUP = "/bench/logs";
@@ -73,16 +74,6 @@ setTimeout(() => {
   console.error(`bench: gave up after ${OVERALL_TIMEOUT_MS / 60_000} min`);
   process.exit(1);
 }, OVERALL_TIMEOUT_MS).unref();
-
-/** Rebuilds dist/berth.js when it is missing or older than any file under src/. */
-function ensureBuilt(): void {
-  const bundle = join(ROOT, "dist/berth.js");
-  const src = join(ROOT, "src");
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  if (built > 0 && readdirSync(src, { recursive: true }).every((f) => (statSync(join(src, String(f)), { throwIfNoEntry: false })?.mtimeMs ?? 0) <= built)) return;
-  console.log("building dist/berth.js");
-  if (spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
-}
 
 const sorted = (xs: readonly number[]) => [...xs].sort((a, b) => a - b);
 const pct = (s: readonly number[], p: number) => s[Math.max(0, Math.ceil(p * s.length) - 1)] ?? NaN;

@@ -14,7 +14,7 @@
  */
 import { type ChildProcess, execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,8 +28,9 @@ import {
   StopTaskCommand,
   type Task,
 } from "@aws-sdk/client-ecs";
-import { type BerthProcess, ecsClient, freePort, killHard, ROOT, spawnBerth, tempDir } from "../test/support/harness.ts";
+import { type BerthProcess, ecsClient, freePort, killHard, spawnBerth, tempDir } from "../test/support/harness.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../test/support/images.ts";
+import { ensureBuilt } from "./support.ts";
 
 const FAMILY = "bench-run-task";
 const COMMAND = ["sleep", "3600"];
@@ -128,16 +129,6 @@ setTimeout(() => {
 }, OVERALL_TIMEOUT_MS).unref();
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Rebuilds dist/berth.js when it is missing or older than any file under src/. */
-function ensureBuilt(): void {
-  const bundle = join(ROOT, "dist/berth.js");
-  const src = join(ROOT, "src");
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
-  if (built > 0 && readdirSync(src, { recursive: true }).every((f) => (statSync(join(src, String(f)), { throwIfNoEntry: false })?.mtimeMs ?? 0) <= built)) return;
-  console.log("building dist/berth.js");
-  if (spawnSync(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
-}
 
 // ---- Docker baseline ----
 
