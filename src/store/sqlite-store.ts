@@ -296,9 +296,6 @@ export class SqliteStore implements Store {
   async liveTasksOnAgent(agentId: string): Promise<Task[]> {
     return tables.liveTasksOnAgent(this.runner, agentId);
   }
-  async liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]> {
-    return tables.liveTasksOnAgents(this.runner, agentIds);
-  }
   async reservationsOnAgents(agentIds: readonly string[]): Promise<Readonly<AgentReservations>[]> {
     return this.placement.reservationsOnAgents(agentIds);
   }

@@ -157,10 +157,6 @@ export const liveTasksOnAgent = (db: Sql, agentId: string): Task[] =>
     (r) => JSON.parse(r.doc) as Task,
   );
 
-export function liveTasksOnAgents(db: Sql, agentIds: readonly string[]): Task[] {
-  return agentIds.flatMap((id) => liveTasksOnAgent(db, id));
-}
-
 export const findTasksByClientToken = (db: Sql, region: string, cluster: string, token: string): Task[] =>
   (db.sql("SELECT doc FROM tasks WHERE region = ? AND cluster = ? AND client_token = ? ORDER BY id").all(region, cluster, token) as Row[]).map(
     (r) => JSON.parse(r.doc) as Task,

@@ -143,8 +143,6 @@ export interface Store {
   listTasks(query: TaskQuery): Promise<Page<Task>>;
   /** Tasks on an agent that are not yet STOPPED. */
   liveTasksOnAgent(agentId: string): Promise<Task[]>;
-  /** Tasks not yet STOPPED on any of the given agents (placement accounting). */
-  liveTasksOnAgents(agentIds: readonly string[]): Promise<Task[]>;
   /**
    * Per agent among `agentIds` (duplicates count once), what its tasks not yet STOPPED reserve;
    * agents without such tasks are left out. Placement's accounting, without reading whole tasks.
