@@ -6,7 +6,7 @@ import { rmSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import { DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/images.ts";
-import { type BerthProcess, ecsClient, freePort, killHard, spawnBerth, tempDir } from "../support/harness.ts";
+import { type BerthProcess, ecsClient, freePort, killHard, spawnBerth, tempDir, until } from "../support/harness.ts";
 
 const REGION_ARGS = ["--region", "ap-south-1"];
 
@@ -18,18 +18,11 @@ function dockerState(id: string): { StartedAt: string; Running: boolean; Restart
   return { ...info!.State, RestartCount: info!.RestartCount };
 }
 
+/** The server is being killed and restarted under these probes: a failed call means "not yet". */
+const untilUp = <T>(what: string, probe: () => Promise<T | undefined>) => until(what, () => probe().catch(() => undefined), 20_000);
+
 async function describe1(berth: BerthProcess, arn: string): Promise<Task | undefined> {
   return (await ecsClient(berth).send(new DescribeTasksCommand({ cluster: "default", tasks: [arn] }))).tasks?.[0];
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe("agent re-adoption", () => {
@@ -66,7 +59,7 @@ describe("agent re-adoption", () => {
       }),
     );
     const arn = run.tasks![0]!.taskArn!;
-    const running = await until("RUNNING", async () => {
+    const running = await untilUp("RUNNING", async () => {
       const t = await describe1(berth!, arn);
       return t?.lastStatus === "RUNNING" ? t : undefined;
     });
@@ -78,7 +71,7 @@ describe("agent re-adoption", () => {
       const state = dockerState(id);
       assert.equal(state.Running, true, `round ${round}: the container runs while Berth is down`);
       berth = await spawnBerth(dataDir, port, REGION_ARGS);
-      const seen = await until(`round ${round} view`, async () => {
+      const seen = await untilUp(`round ${round} view`, async () => {
         const t = await describe1(berth!, arn);
         return t?.lastStatus === "RUNNING" && t.containers?.[0]?.runtimeId === id ? t : undefined;
       });
@@ -90,7 +83,7 @@ describe("agent re-adoption", () => {
 
     // The adopted task still obeys: StopTask stops that very container.
     await ecsClient(berth).send(new StopTaskCommand({ cluster: "default", task: arn }));
-    const stopped = await until("STOPPED", async () => {
+    const stopped = await untilUp("STOPPED", async () => {
       const t = await describe1(berth!, arn);
       return t?.lastStatus === "STOPPED" ? t : undefined;
     });

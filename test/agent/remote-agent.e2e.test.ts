@@ -8,33 +8,20 @@ import { after, before, describe, test } from "node:test";
 import {
   CreateClusterCommand,
   DescribeContainerInstancesCommand,
-  DescribeTasksCommand,
   type ECSClient,
   ListContainerInstancesCommand,
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import { Agent } from "../../src/agent/agent.ts";
 import { HttpAgentChannel } from "../../src/agent/http-agent-channel.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/images.ts";
-import { REGION, ROOT, type TestServer, ecsClient, startTestServer, tempDir } from "../support/harness.ts";
+import { REGION, ROOT, type TestServer, ecsClient, startTestServer, tempDir, waitForTask } from "../support/harness.ts";
 
 const CLUSTER = "remote";
-
-async function waitFor(client: ECSClient, arn: string, done: (t: Task) => boolean, ms = 30_000): Promise<Task> {
-  const deadline = Date.now() + ms;
-  let last: Task | undefined;
-  while (Date.now() < deadline) {
-    last = (await client.send(new DescribeTasksCommand({ cluster: CLUSTER, tasks: [arn] }))).tasks?.[0];
-    if (last && done(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`task never reached the expected state; last: ${JSON.stringify(last, null, 1)}`);
-}
 
 function runBerth(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const env = { ...process.env };
@@ -83,7 +70,7 @@ describe("an agent on another host", () => {
 
   after(async () => {
     for (const arn of started) await client.send(new StopTaskCommand({ cluster: CLUSTER, task: arn })).catch(() => undefined);
-    for (const arn of started) await waitFor(client, arn, (t) => t.lastStatus === "STOPPED").catch(() => undefined);
+    for (const arn of started) await waitForTask(client, CLUSTER, arn, (t) => t.lastStatus === "STOPPED").catch(() => undefined);
     await agent?.stop();
     await server?.close();
     rmSync(agentDir, { recursive: true, force: true });
@@ -112,11 +99,11 @@ describe("an agent on another host", () => {
     started.push(arn);
     assert.equal(out.tasks![0]!.containerInstanceArn, agent.containerInstanceArn);
 
-    const running = await waitFor(client, arn, (t) => t.lastStatus === "RUNNING");
+    const running = await waitForTask(client, CLUSTER, arn, (t) => t.lastStatus === "RUNNING");
     assert.match(running.containers?.[0]?.runtimeId ?? "", /^[0-9a-f]{64}$/);
 
     await client.send(new StopTaskCommand({ cluster: CLUSTER, task: arn }));
-    const stopped = await waitFor(client, arn, (t) => t.lastStatus === "STOPPED");
+    const stopped = await waitForTask(client, CLUSTER, arn, (t) => t.lastStatus === "STOPPED");
     assert.equal(stopped.stopCode, "UserInitiated");
     assert.equal(stopped.containers?.[0]?.lastStatus, "STOPPED");
   });

@@ -13,25 +13,12 @@ import {
   RegisterTaskDefinitionCommand,
   RunTaskCommand,
   StopTaskCommand,
-  type Task,
 } from "@aws-sdk/client-ecs";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
-import { type TestServer, aws, ecsClient, startTestServer } from "../support/harness.ts";
+import { type TestServer, aws, ecsClient, startTestServer, waitForTask } from "../support/harness.ts";
 
 const AWSVPC = { awsvpcConfiguration: { subnets: ["subnet-12345678"], securityGroups: ["sg-12345678"] } };
 const HTTPD = "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www";
-
-async function waitFor(client: ECSClient, cluster: string, arn: string, done: (t: Task) => boolean, ms = 30_000): Promise<Task> {
-  const deadline = Date.now() + ms;
-  let last: Task | undefined;
-  while (Date.now() < deadline) {
-    const out = await client.send(new DescribeTasksCommand({ cluster, tasks: [arn] }));
-    last = out.tasks?.[0];
-    if (last && done(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`task never reached the expected state; last: ${JSON.stringify(last, null, 1)}`);
-}
 
 describe("tasks on Docker", () => {
   let server: TestServer;
@@ -43,7 +30,7 @@ describe("tasks on Docker", () => {
   });
   after(async () => {
     for (const arn of started) await client.send(new StopTaskCommand({ cluster: "default", task: arn })).catch(() => undefined);
-    for (const arn of started) await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED").catch(() => undefined);
+    for (const arn of started) await waitForTask(client, "default", arn, (t) => t.lastStatus === "STOPPED").catch(() => undefined);
     await server.close();
   });
 
@@ -89,7 +76,7 @@ describe("tasks on Docker", () => {
     );
     const waited = await aws(server, ["ecs", "wait", "tasks-running", "--cluster", "default", "--tasks", arn]);
     assert.equal(waited.code, 0, waited.stderr);
-    const healthy = await waitFor(client, "default", arn, (t) => t.healthStatus === "HEALTHY");
+    const healthy = await waitForTask(client, "default", arn, (t) => t.healthStatus === "HEALTHY");
     assert.equal(healthy.lastStatus, "RUNNING");
     assert.equal(healthy.launchType, "FARGATE");
     assert.equal(healthy.containers?.[0]?.healthStatus, "HEALTHY");
@@ -116,7 +103,7 @@ describe("tasks on Docker", () => {
       { name: "main", image: BUSYBOX_IMAGE, command: ["sh", "-c", "sleep 1; exit 3"], memory: 32 },
       { name: "side", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32 },
     ]);
-    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    const stopped = await waitForTask(client, "default", arn, (t) => t.lastStatus === "STOPPED");
     assert.equal(stopped.stopCode, "EssentialContainerExited");
     assert.equal(stopped.stoppedReason, "Essential container in task exited");
     assert.equal(stopped.containers?.find((c) => c.name === "main")?.exitCode, 3);
@@ -125,7 +112,7 @@ describe("tasks on Docker", () => {
       { name: "main", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32 },
       { name: "side", image: BUSYBOX_IMAGE, command: ["sh", "-c", "exit 0"], essential: false, memory: 32 },
     ]);
-    const sideDone = await waitFor(client, "default", lives, (t) => t.containers?.find((c) => c.name === "side")?.lastStatus === "STOPPED");
+    const sideDone = await waitForTask(client, "default", lives, (t) => t.containers?.find((c) => c.name === "side")?.lastStatus === "STOPPED");
     assert.equal(sideDone.lastStatus, "RUNNING");
     assert.equal(sideDone.containers?.find((c) => c.name === "side")?.exitCode, 0);
   });
@@ -141,7 +128,7 @@ describe("tasks on Docker", () => {
       },
       { name: "app", image: BUSYBOX_IMAGE, command: ["sleep", "300"], memory: 32, dependsOn: [{ containerName: "db", condition: "HEALTHY" }] },
     ]);
-    const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+    const running = await waitForTask(client, "default", arn, (t) => t.lastStatus === "RUNNING");
     const ids = Object.fromEntries(running.containers!.map((c) => [c.name, c.runtimeId]));
     const started = JSON.parse((await import("node:child_process")).execFileSync("docker", ["inspect", ids["db"]!, ids["app"]!], { encoding: "utf8" })) as {
       State: { StartedAt: string };
@@ -153,14 +140,14 @@ describe("tasks on Docker", () => {
 
   test("a missing image fails the task with CannotPullContainerError", async () => {
     const arn = await run("no-image", [{ name: "c", image: "berth-test/does-not-exist:1", memory: 32 }]);
-    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    const stopped = await waitForTask(client, "default", arn, (t) => t.lastStatus === "STOPPED");
     assert.equal(stopped.stopCode, "TaskFailedToStart");
     assert.match(stopped.stoppedReason ?? "", /^CannotPullContainerError: /);
   });
 
   test("a container over its memory is reported as killed for memory", async () => {
     const arn = await run("hog", [{ name: "hog", image: BUSYBOX_IMAGE, memory: 8, command: ["sh", "-c", "x=a; while true; do x=$x$x; done"] }]);
-    const stopped = await waitFor(client, "default", arn, (t) => t.lastStatus === "STOPPED");
+    const stopped = await waitForTask(client, "default", arn, (t) => t.lastStatus === "STOPPED");
     const hog = stopped.containers?.[0];
     assert.equal(hog?.exitCode, 137);
     assert.equal(hog?.reason, "OutOfMemoryError: Container killed due to memory usage");
@@ -180,7 +167,7 @@ describe("tasks on Docker", () => {
       ],
       { networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512" },
     );
-    const done = await waitFor(client, "default", arn, (t) => t.containers?.find((c) => c.name === "client")?.lastStatus === "STOPPED");
+    const done = await waitForTask(client, "default", arn, (t) => t.containers?.find((c) => c.name === "client")?.lastStatus === "STOPPED");
     assert.equal(done.containers?.find((c) => c.name === "client")?.exitCode, 0);
   });
 
@@ -188,7 +175,7 @@ describe("tasks on Docker", () => {
     const arn = await run("bridged", [
       { name: "web", image: BUSYBOX_IMAGE, memory: 32, command: ["sh", "-c", HTTPD], portMappings: [{ containerPort: 8080, hostPort: 0 }] },
     ]);
-    const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+    const running = await waitForTask(client, "default", arn, (t) => t.lastStatus === "RUNNING");
     const binding = running.containers?.[0]?.networkBindings?.[0];
     assert.equal(binding?.containerPort, 8080);
     assert.equal(binding?.bindIP, "127.0.0.1");
@@ -254,7 +241,7 @@ describe("tasks on Docker", () => {
     const pinned = await client.send(new StartTaskCommand({ cluster: "default", taskDefinition: "pinned", containerInstances: [instanceArn!] }));
     assert.equal(pinned.tasks?.[0]?.containerInstanceArn, instanceArn);
     started.push(pinned.tasks![0]!.taskArn!);
-    await waitFor(client, "default", pinned.tasks![0]!.taskArn!, (t) => t.lastStatus === "RUNNING");
+    await waitForTask(client, "default", pinned.tasks![0]!.taskArn!, (t) => t.lastStatus === "RUNNING");
 
     const cluster = (await client.send(new DescribeClustersCommand({ clusters: ["default"] }))).clusters![0]!;
     assert.equal(cluster.registeredContainerInstancesCount, 1);
@@ -269,7 +256,7 @@ describe("tasks on Docker", () => {
         ? { networkMode: "awsvpc", requiresCompatibilities: ["FARGATE"], cpu: "256", memory: "512" }
         : { networkMode: "bridge" };
       const arn = await run(`meta-${mode}`, [{ name: "probe", image: BUSYBOX_IMAGE, memory: 32, command: ["sh", "-c", probe] }], extra);
-      const running = await waitFor(client, "default", arn, (t) => t.lastStatus === "RUNNING");
+      const running = await waitForTask(client, "default", arn, (t) => t.lastStatus === "RUNNING");
       const id = running.containers![0]!.runtimeId!;
       let lines: string[] = [];
       for (let i = 0; i < 40 && lines.length < 2; i++) {

@@ -30,7 +30,7 @@ import { Agent } from "../../src/agent/agent.ts";
 import { HttpAgentChannel } from "../../src/agent/http-agent-channel.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { FakeRuntime } from "../../src/runtime/fake-runtime.ts";
-import { REGION, type TestServer, ecsClient, startTestServer, tempDir } from "../support/harness.ts";
+import { REGION, type TestServer, ecsClient, startTestServer, tempDir, until } from "../support/harness.ts";
 
 const CLUSTER = "multi";
 const IMAGE = "app:1";
@@ -41,16 +41,6 @@ const SPREAD_AZ: PlacementStrategy = { type: "spread", field: "attribute:ecs.ava
 const SPREAD_ID: PlacementStrategy = { type: "spread", field: "instanceId" };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000, last?: () => unknown): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `; last: ${JSON.stringify(last())}` : ""}`);
-    await sleep(200);
-  }
-}
 
 function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
   const m = new Map<string, number>();

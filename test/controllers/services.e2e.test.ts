@@ -17,7 +17,7 @@ import {
   waitUntilServicesStable,
 } from "@aws-sdk/client-ecs";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
-import { type TestServer, aws, ecsClient, startTestServer } from "../support/harness.ts";
+import { type TestServer, aws, ecsClient, startTestServer, until } from "../support/harness.ts";
 
 const HTTPD = "mkdir -p /www && echo ok > /www/health && exec httpd -f -p 8080 -h /www";
 const HEALTH = { command: ["CMD-SHELL", "wget -q -O- http://localhost:8080/health || exit 1"], interval: 5, timeout: 2, retries: 2, startPeriod: 5 };
@@ -42,16 +42,6 @@ function webDefinition(family: string, version: string, command = HTTPD) {
 
 async function describeService(client: ECSClient, name: string): Promise<Service> {
   return (await client.send(new DescribeServicesCommand({ cluster: "default", services: [name] }))).services![0]!;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe("services", () => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DescribeTasksCommand, type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
-import { AWS_CLI, ROOT, type TestServer, aws, cliEnv, ecsClient, startTestServer } from "../support/harness.ts";
+import { AWS_CLI, ROOT, type TestServer, aws, cliEnv, ecsClient, startTestServer, until } from "../support/harness.ts";
 import { CreateServiceCommand, DeleteServiceCommand } from "@aws-sdk/client-ecs";
 
 /** Runs the built `berth` command against the test server (async: the server is in this process). */
@@ -18,16 +18,6 @@ function berth(server: TestServer, args: string[]): Promise<{ code: number; stdo
       resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
     );
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe("awslogs", () => {

@@ -6,7 +6,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, type Task } from "@aws-sdk/client-ecs";
 import { silentLogger } from "../../src/core/logger.ts";
 import type { Identity } from "../../src/server/identity.ts";
 import { loadOrCreateIdentity } from "../../src/server/identity.ts";
@@ -179,4 +179,29 @@ export async function freePort(): Promise<number> {
       s.close(() => r(port));
     });
   });
+}
+
+/** Polls `probe` until it returns a value; fails naming `what` (and `last()`, if given) after `ms`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000, last?: () => unknown): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `; last: ${JSON.stringify(last(), null, 1)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Polls DescribeTasks until the task satisfies `done`. */
+export async function waitForTask(client: ECSClient, cluster: string, arn: string, done: (t: Task) => boolean, ms = 30_000): Promise<Task> {
+  let seen: Task | undefined;
+  return until(
+    "the task to reach the expected state",
+    async () => {
+      seen = (await client.send(new DescribeTasksCommand({ cluster, tasks: [arn] }))).tasks?.[0];
+      return seen && done(seen) ? seen : undefined;
+    },
+    ms,
+    () => seen,
+  );
 }
