@@ -11,9 +11,19 @@ import type { ServiceModel } from "./model/service-model.ts";
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OperationHandler = (ctx: CallContext, input: any) => Promise<object>;
 
+/**
+ * The resource ARNs one call acts on, for IAM authorization (`["*"]` when an operation has
+ * no resource-level permissions). May look the resource up, e.g. a secret's full ARN.
+ */
+export type ResourceResolver = (ctx: CallContext, input: any) => Promise<string[]> | string[];
+
 export interface ServiceDefinition {
   /** SigV4 signing name, e.g. "ecs", "sts". */
   signingName: string;
+  /** IAM action prefix when it differs from the signing name ("elasticloadbalancing"). */
+  actionPrefix?: string;
+  /** Per-operation resources for IAM; operations not listed act on "*". */
+  resources?: Record<string, ResourceResolver>;
   model: ServiceModel;
   errors: ErrorTable;
   operations: Record<string, OperationHandler>;
