@@ -20,6 +20,8 @@ export const ALLOWED: Record<string, readonly string[]> = {
   lb: ["protocol", "store", "core"],
   logs: ["store", "domain", "core"],
   secrets: ["store", "domain", "core"],
+  iam: ["store", "domain", "core"],
+  elb: ["store", "domain", "protocol", "core"],
   metrics: ["store", "domain", "core"],
   discovery: ["store", "domain", "core"],
   cli: ["api", "core"],
