@@ -13,6 +13,7 @@ import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
 import { runLogsCommand } from "./cli/logs-command.ts";
+import { SECRETS_USAGE, type SecretsAction, runSecretsCommand } from "./cli/secrets-command.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
 import { loadOrCreateAgentToken } from "./server/agent-token.ts";
 import { Agent } from "./agent/agent.ts";
@@ -48,6 +49,11 @@ const { positionals, values } = parseArgs({
     follow: { type: "boolean" },
     since: { type: "string" },
     filter: { type: "string" },
+    "value-file": { type: "string" },
+    description: { type: "string" },
+    "version-stage": { type: "string" },
+    "version-id": { type: "string" },
+    "master-key-file": { type: "string" },
     server: { type: "string" },
     token: { type: "string" },
     "no-fargate": { type: "boolean" },
@@ -96,6 +102,8 @@ async function up(): Promise<void> {
     host: values.host ?? "127.0.0.1",
     logger,
     stoppedTaskRetentionMs: retentionMs(),
+    ...(process.env["BERTH_MASTER_KEY"] ? { masterKey: process.env["BERTH_MASTER_KEY"] } : {}),
+    ...(values["master-key-file"] !== undefined ? { masterKeyFile: resolve(values["master-key-file"]) } : {}),
     ...(values["no-agent"] ? {} : { agent: agentConfig(logger) }),
   });
   const state: ServerState = { pid: process.pid, port: server.port, url: server.url };
@@ -160,6 +168,7 @@ async function agent(): Promise<void> {
     ...host,
     fargate: !values["no-fargate"],
     channel: new HttpAgentChannel({ serverUrl, token }),
+    apiUrl: serverUrl,
     dataDir: agentDir,
     logger,
   });
@@ -181,7 +190,7 @@ async function detach(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "berth.log"), "a");
   const args = [process.argv[1]!, "up", "--data-dir", dataDir, "--port", String(portOption())];
-  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket", "task-retention-minutes"] as const) {
+  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket", "task-retention-minutes", "master-key-file"] as const) {
     const value = values[flag];
     if (value !== undefined) args.push(`--${flag}`, value);
   }
@@ -255,6 +264,34 @@ function env(): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
+/** `berth secrets create|put|get|list`: through the public Secrets Manager API, with the admin key. */
+async function secrets(): Promise<void> {
+  const action = positionals[1];
+  if (action !== "create" && action !== "put" && action !== "get" && action !== "list") fail(SECRETS_USAGE);
+  let value = positionals[3];
+  if (values["value-file"] !== undefined) value = readFileSync(values["value-file"], "utf8");
+  else if (value === undefined && (action === "create" || action === "put") && !process.stdin.isTTY) value = readFileSync(0, "utf8");
+  const identity = loadOrCreateIdentity(dataDir);
+  const state = readState();
+  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
+  try {
+    await runSecretsCommand(
+      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
+      {
+        action: action as SecretsAction,
+        ...(positionals[2] !== undefined ? { name: positionals[2] } : {}),
+        ...(value !== undefined ? { value } : {}),
+        ...(values.description !== undefined ? { description: values.description } : {}),
+        ...(values["version-stage"] !== undefined ? { versionStage: values["version-stage"] } : {}),
+        ...(values["version-id"] !== undefined ? { versionId: values["version-id"] } : {}),
+        write: (line) => process.stdout.write(`${line}\n`),
+      },
+    );
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
 /** `berth logs TASK|SERVICE`: through the public ECS and Logs APIs, with the admin key. */
 async function logs(): Promise<void> {
   const target = positionals[1];
@@ -286,9 +323,14 @@ const HELP = `usage: berth <command> [options]
   up [--port 4566] [--data-dir ./.berth] [--host 127.0.0.1] [--detach]   start Berth
      [--cluster default] [--region us-east-1] [--bind-ip 127.0.0.1] [--no-agent]
      [--pull-behavior default|always|once|prefer-cached] [--availability-zone Z]
+     [--master-key-file F]  (secrets master key; or BERTH_MASTER_KEY; default <data-dir>/master.key)
   down [--data-dir ./.berth]                                            stop a detached Berth
   env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
   logs TASK|SERVICE [--cluster default] [--follow] [--since 10m] [--filter PATTERN] [--region R]
+  secrets create NAME [VALUE | --value-file F] [--description D]        Secrets Manager for humans (the value is
+  secrets put NAME [VALUE | --value-file F]                             read from stdin when not given)
+  secrets get NAME [--version-stage S | --version-id ID]                print a secret's value
+  secrets list [--region R]                                             list secrets
   agent --server URL --token T [--cluster default] [--data-dir ./.berth-agent]
         [--region us-east-1] [--bind-ip 127.0.0.1] [--availability-zone Z] [--no-fargate]
         [--pull-behavior default|always|once|prefer-cached] [--docker-socket /var/run/docker.sock]
@@ -309,6 +351,9 @@ switch (command) {
     break;
   case "logs":
     await logs();
+    break;
+  case "secrets":
+    await secrets();
     break;
   case "agent":
     await agent();

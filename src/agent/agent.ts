@@ -13,12 +13,36 @@ import { AGENT_PROTOCOL_VERSION, type AgentChannel, type DesiredTask, type LogTa
 import type { Runtime } from "../runtime/runtime.ts";
 import { LABEL } from "./container-config.ts";
 import type { PullBehavior } from "./images.ts";
+import { apiForwarder } from "./api-forwarder.ts";
 import { LogShipper } from "./log-shipper.ts";
+import { TaskCredentials } from "./task-credentials.ts";
 import { ensureHostAddress, startMetadataServer } from "./metadata-server.ts";
 import { TASK_BRIDGE, awsvpcNetwork, ensureTaskNetwork } from "./task-network.ts";
 import { TaskRunner } from "./task-runner.ts";
 
 export const AGENT_VERSION = "1.0.0-berth";
+
+const METADATA_ADDRESS = "169.254.170.2";
+const METADATA_URL = `http://${METADATA_ADDRESS}`;
+
+/** The AWS SDKs' service-specific endpoint variables for the services Berth serves. */
+const ENDPOINT_VARIABLES = [
+  "AWS_ENDPOINT_URL_ECS",
+  "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+  "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+  "AWS_ENDPOINT_URL_SSM",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_ENDPOINT_URL_IAM",
+  "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+  "AWS_ENDPOINT_URL_ACM",
+];
+
+/** A container opts in to Berth's endpoints with BERTH_AWS_ENDPOINTS=true in its environment. */
+function wantsEndpoints(task: DesiredTask["spec"], containerName: string): boolean {
+  const def = task.containers.find((c) => c.name === containerName)?.definition;
+  const env = (def?.["environment"] as { name?: string; value?: string }[] | undefined) ?? [];
+  return env.some((e) => e.name === "BERTH_AWS_ENDPOINTS" && e.value === "true");
+}
 
 export interface AgentConfig {
   channel: AgentChannel;
@@ -33,6 +57,8 @@ export interface AgentConfig {
   pullBehavior: PullBehavior;
   /** Serve the task metadata endpoint on 169.254.170.2:80 (needs root); default true. */
   metadata?: boolean;
+  /** The server's API URL, for tasks that opt in to AWS_ENDPOINT_URL_* through the metadata address. */
+  apiUrl?: string;
   pollMs?: number;
   cleanupMs?: number;
   heartbeatMs?: number;
@@ -49,9 +75,17 @@ export class Agent {
   private closeMetadata: (() => Promise<void>) | undefined;
   containerInstanceArn?: string;
   private readonly shipper: LogShipper;
+  private readonly credentials: TaskCredentials;
 
   constructor(private readonly config: AgentConfig) {
     this.agentId = loadAgentId(config.dataDir);
+    this.credentials = new TaskCredentials({
+      secret: this.agentId,
+      fetch: (taskArn) => config.channel.taskCredentials(this.agentId, taskArn),
+      now: () => Date.now(),
+      tasks: () => [...this.runners.keys()].filter((arn) => this.runners.get(arn)?.snapshot().spec.taskRoleArn),
+      addressesOf: (taskArn) => this.runners.get(taskArn)?.callerAddresses(),
+    });
     this.shipper = new LogShipper(config.runtime, (batches) => config.channel.shipLogs(this.agentId, batches), config.dataDir, config.logger);
   }
 
@@ -104,7 +138,7 @@ export class Agent {
    * host serves it) tasks run without ECS_CONTAINER_METADATA_URI*.
    */
   private async serveMetadata(): Promise<void> {
-    const address = "169.254.170.2";
+    const address = METADATA_ADDRESS;
     if (!(await ensureHostAddress(address, TASK_BRIDGE))) {
       this.config.logger.warn("metadata endpoint unavailable: cannot add its address", { address, device: TASK_BRIDGE });
       return;
@@ -116,6 +150,8 @@ export class Agent {
         return runner && found ? { task: runner.snapshot(), containerName: found.containerName } : undefined;
       },
       stats: (id: string) => this.config.runtime.stats(id),
+      credentials: (id: string, remoteAddress: string) => this.credentials.serve(id, remoteAddress),
+      ...(this.config.apiUrl ? { forwardApi: apiForwarder(this.config.apiUrl) } : {}),
     };
     // Port 80 as on ECS; when another agent on this host holds it, any port will do, since
     // containers learn the URL from ECS_CONTAINER_METADATA_URI_V4.
@@ -123,7 +159,7 @@ export class Agent {
       try {
         const server = await startMetadataServer({ host: address, port, logger: this.config.logger, source });
         this.closeMetadata = server.close;
-        this.metadataBaseUrl = server.port === 80 ? `http://${address}` : `http://${address}:${server.port}`;
+        this.metadataBaseUrl = server.port === 80 ? METADATA_URL : `${METADATA_URL}:${server.port}`;
         return;
       } catch (error) {
         this.config.logger.warn("metadata endpoint: could not listen", { port, error: String(error) });
@@ -160,7 +196,12 @@ export class Agent {
     // Runners whose tasks the server no longer lists have been acknowledged as STOPPED.
     const live = new Set(tasks.map((t) => t.spec.taskArn));
     for (const [arn, runner] of this.runners) {
-      if (!live.has(arn)) void runner.done.then(() => this.runners.delete(arn));
+      if (!live.has(arn)) {
+        void runner.done.then(() => {
+          this.runners.delete(arn);
+          this.credentials.forget(arn);
+        });
+      }
     }
     await this.removeLeftovers(live);
   }
@@ -201,10 +242,19 @@ export class Agent {
           env["ECS_CONTAINER_METADATA_URI_V4"] = `${this.metadataBaseUrl}/v4/${token}`;
           env["ECS_CONTAINER_METADATA_URI"] = `${this.metadataBaseUrl}/v3/${token}`;
           env["ECS_AGENT_URI"] = `${this.metadataBaseUrl}/api/${token}`;
+          if (task.taskRoleArn) {
+            const path = `/v2/credentials/${this.credentials.idFor(task.taskArn)}`;
+            if (this.metadataBaseUrl === METADATA_URL) env["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = path;
+            else env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = `${this.metadataBaseUrl}${path}`;
+          }
+          if (this.config.apiUrl && wantsEndpoints(task, containerName)) {
+            for (const name of ENDPOINT_VARIABLES) env[name] = this.metadataBaseUrl;
+          }
         }
         return env;
       },
       report: (report: TaskReport) => this.enqueue(report),
+      secrets: (taskArn: string) => config.channel.resolveSecrets(this.agentId, taskArn),
       logs: {
         prepare: (target: LogTarget) => config.channel.prepareLogStream(this.agentId, target),
         follow: (containerId: string, target: LogTarget) => this.shipper.follow(containerId, target),

@@ -26,6 +26,8 @@ export interface ContainerContext {
   bindIp: string;
   /** Environment Berth adds after the definition's own. */
   extraEnv: Record<string, string>;
+  /** Values of the container's `secrets`, resolved by the server; they win over `environment`. */
+  secretEnv?: Record<string, string>;
   /** Docker names of the task's other containers, for volumesFrom. */
   dockerNameOf: (containerName: string) => string;
 }
@@ -62,7 +64,7 @@ export function containerSpec(def: Def, ctx: ContainerContext): RuntimeSpec {
     image: def["image"] as string,
     labels: { ...(def["dockerLabels"] as Record<string, string> | undefined), ...taskLabels(ctx.task, ctx.agentId, "container", name) },
     networkMode: ctx.networkMode,
-    env: environment(def, ctx.extraEnv),
+    env: environment(def, ctx.extraEnv, ctx.secretEnv ?? {}),
   };
   const set = <K extends keyof RuntimeSpec>(key: K, value: RuntimeSpec[K] | undefined): void => {
     if (value !== undefined) spec[key] = value;
@@ -97,10 +99,11 @@ export function containerSpec(def: Def, ctx: ContainerContext): RuntimeSpec {
 
 const nonEmpty = <T>(items: T[]): T[] | undefined => (items.length ? items : undefined);
 
-function environment(def: Def, extra: Record<string, string>): string[] {
+function environment(def: Def, extra: Record<string, string>, secrets: Record<string, string>): string[] {
   const env = new Map<string, string>();
   for (const e of list<{ name: string; value: string }>(def["environment"])) env.set(e.name, e.value);
   for (const [k, v] of Object.entries(extra)) if (!env.has(k)) env.set(k, v);
+  for (const [k, v] of Object.entries(secrets)) env.set(k, v);
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 

@@ -4,7 +4,7 @@
  * token as a bearer credential. It owns transport only (URLs, timeouts, status → error); it
  * never retries, because the agent's loops already retry every call.
  */
-import type { AgentChannel, AgentHello, AgentWelcome, DesiredState, TaskReport, LogBatch, LogTarget } from "../protocol/agent-protocol.ts";
+import type { AgentChannel, AgentHello, AgentWelcome, DesiredState, TaskReport, LogBatch, LogTarget, RoleCredentials, TaskSecretsResult } from "../protocol/agent-protocol.ts";
 
 /** Where the server mounts the agent calls; the server's handler uses the same base. */
 export const AGENT_HTTP_BASE = "/_berth/agent/v1";
@@ -67,6 +67,14 @@ export class HttpAgentChannel implements AgentChannel {
 
   async shipLogs(agentId: string, batches: LogBatch[]): Promise<void> {
     await this.call("ship-logs", { agentId, batches });
+  }
+
+  resolveSecrets(agentId: string, taskArn: string): Promise<TaskSecretsResult> {
+    return this.call<TaskSecretsResult>("resolve-secrets", { agentId, taskArn });
+  }
+
+  taskCredentials(agentId: string, taskArn: string): Promise<RoleCredentials> {
+    return this.call<RoleCredentials>("task-credentials", { agentId, taskArn });
   }
 
   private async call<T>(name: string, body: unknown, timeoutMs = this.timeoutMs): Promise<T> {

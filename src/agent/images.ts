@@ -4,7 +4,7 @@
  * successful pull); `prefer-cached` uses a cached image when there is one. Concurrent
  * requests for one image share a single pull, so a burst of tasks makes one registry call.
  */
-import type { Runtime } from "../runtime/runtime.ts";
+import type { RegistryAuth, Runtime } from "../runtime/runtime.ts";
 
 export type PullBehavior = "default" | "always" | "once" | "prefer-cached";
 
@@ -20,17 +20,18 @@ function digestOf(repoDigests: readonly string[]): string | undefined {
 /** Pulls in flight, by image: tasks that need the same image at once share one pull. */
 const inFlight = new Map<string, Promise<PullResult>>();
 
-export function pullImage(runtime: Runtime, image: string, behavior: PullBehavior): Promise<PullResult> {
-  const key = `${behavior}\u0000${image}`;
+export function pullImage(runtime: Runtime, image: string, behavior: PullBehavior, auth?: RegistryAuth): Promise<PullResult> {
+  // Pulls with different credentials are different pulls: one may be refused, the other not.
+  const key = `${behavior}\u0000${image}\u0000${auth ? JSON.stringify(auth) : ""}`;
   let pending = inFlight.get(key);
   if (!pending) {
-    pending = pullOnce(runtime, image, behavior).finally(() => inFlight.delete(key));
+    pending = pullOnce(runtime, image, behavior, auth).finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
   return pending;
 }
 
-async function pullOnce(runtime: Runtime, image: string, behavior: PullBehavior): Promise<PullResult> {
+async function pullOnce(runtime: Runtime, image: string, behavior: PullBehavior, auth: RegistryAuth | undefined): Promise<PullResult> {
   const cached = await runtime.inspectImage(image);
   const fromCache = (): PullResult => {
     const digest = cached ? digestOf(cached.repoDigests) : undefined;
@@ -39,7 +40,7 @@ async function pullOnce(runtime: Runtime, image: string, behavior: PullBehavior)
   if (cached && (behavior === "prefer-cached" || (behavior === "once" && pulledOnce.has(image)))) return fromCache();
   if (cached && behavior === "once") return fromCache();
   try {
-    await runtime.pullImage(image);
+    await runtime.pullImage(image, auth);
     pulledOnce.add(image);
     const info = await runtime.inspectImage(image);
     const digest = info ? digestOf(info.repoDigests) : undefined;

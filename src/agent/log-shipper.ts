@@ -1,12 +1,19 @@
 /**
  * The awslogs driver, done by the agent: follows a container's stdout and stderr through the
- * runtime, batches lines, ships them over the agent channel, and after every acknowledged
- * batch records how far it got in `<data-dir>/agent/logs/<container id>.json`. A restarted
- * agent resumes from that cursor, so lines are neither lost nor repeated across agent
- * restarts: each batch names its container and starting cursor, and the log engine stores
- * the source's cursor with the events, so a batch resent after a crash stores nothing twice.
- * While the server is away it buffers up to a bound, then pauses reading (Docker's log file
- * keeps the lines) and retries; nothing is dropped.
+ * runtime, frames lines into events (one per line, or multi-line events with
+ * awslogs-multiline-pattern / awslogs-datetime-format: see log-multiline.ts), batches them,
+ * ships them over the agent channel, and after every acknowledged batch records how far it got
+ * in `<data-dir>/agent/logs/<container id>.json`. A restarted agent resumes from that cursor, so
+ * events are neither lost, repeated nor split across agent restarts: each batch names its
+ * container and the event cursor it starts at, and the log engine stores the source's cursor
+ * with the events, so a batch resent after a crash stores nothing twice. While the server is
+ * away it buffers up to a bound, then pauses reading (Docker's log file keeps the lines) and
+ * retries; nothing is dropped.
+ *
+ * Two cursors (core/log-cursor.ts), saved together at an event boundary: `line` counts the
+ * container's lines (where reading resumes), `events` counts the events shipped from them
+ * (what the engine compares). With one event per line they are equal; older cursor files hold
+ * only the line cursor, and were written when they always were.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,40 +21,79 @@ import { type LogCursor, START_CURSOR, advanceCursor } from "../core/log-cursor.
 import type { Logger } from "../core/logger.ts";
 import type { LogBatch, LogTarget } from "../protocol/agent-protocol.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { type AssembledEvent, DEFAULT_LIMITS, EventAssembler, type FramingLimits, compileGoPattern, multilineOptions } from "./log-multiline.ts";
 
-const MAX_BATCH = 5_000;
 const FLUSH_MS = 200;
+/** A trailing multi-line event is closed by the clock only after reading has been idle this long. */
+const IDLE_MS = 500;
+
+/**
+ * An awslogs target as the task runner hands it to `follow`: the wire target plus the start
+ * pattern's source (already converted from awslogs-datetime-format). The pattern travels
+ * with the target through RunnerDeps.logs and is never shipped.
+ */
+export interface AwslogsTarget extends LogTarget {
+  multilinePattern?: string;
+}
+
+export interface ShipperOptions {
+  /** Events held in memory per container before reading pauses. */
+  maxBuffer: number;
+  /** Characters of event text held in memory per container before reading pauses. */
+  maxBufferBytes: number;
+  /** Events per shipped batch (the channel splits them further by PutLogEvents' limits). */
+  maxBatch: number;
+  /** The host clock, compared with the engine's line timestamps to close a quiet event. */
+  now: () => number;
+  framing: FramingLimits;
+}
+
+const DEFAULTS: ShipperOptions = { maxBuffer: 200_000, maxBufferBytes: 64 * 1024 * 1024, maxBatch: 5_000, now: () => Date.now(), framing: DEFAULT_LIMITS };
+
+/** How far a container's output has shipped: both cursors at the end of the same event. */
+interface ShipPosition {
+  line: LogCursor;
+  events: LogCursor;
+}
+
+type Buffered = AssembledEvent<LogCursor>;
 
 export class LogShipper {
   private readonly followers = new Map<string, AbortController>();
+  private readonly options: ShipperOptions;
 
   constructor(
     private readonly runtime: Runtime,
     private readonly ship: (batches: LogBatch[]) => Promise<void>,
     private readonly dataDir: string,
     private readonly logger: Logger,
-    /** Lines held in memory per container before reading pauses. */
-    private readonly maxBuffer = 200_000,
-  ) {}
+    options: Partial<ShipperOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
   private cursorPath(containerId: string): string {
     return join(this.dataDir, "agent", "logs", `${containerId}.json`);
   }
 
-  private readCursor(containerId: string): LogCursor | undefined {
+  private readCursor(containerId: string): ShipPosition | undefined {
     const path = this.cursorPath(containerId);
-    return existsSync(path) ? (JSON.parse(readFileSync(path, "utf8")) as LogCursor) : undefined;
+    if (!existsSync(path)) return undefined;
+    const saved = JSON.parse(readFileSync(path, "utf8")) as LogCursor & { events?: LogCursor };
+    const line = { time: saved.time, count: saved.count };
+    return { line, events: saved.events ?? line };
   }
 
-  private writeCursor(containerId: string, cursor: LogCursor): void {
+  private writeCursor(containerId: string, position: ShipPosition): void {
     const path = this.cursorPath(containerId);
     mkdirSync(join(this.dataDir, "agent", "logs"), { recursive: true });
-    writeFileSync(`${path}.tmp`, JSON.stringify(cursor));
+    // The line cursor stays at the top level, where agents before multi-line events read it.
+    writeFileSync(`${path}.tmp`, JSON.stringify({ ...position.line, events: position.events }));
     renameSync(`${path}.tmp`, path);
   }
 
   /** Follows a container's output until it stops; a second call for the same container is ignored. */
-  follow(containerId: string, target: LogTarget): void {
+  follow(containerId: string, target: AwslogsTarget): void {
     if (this.followers.has(containerId)) return;
     const abort = new AbortController();
     this.followers.set(containerId, abort);
@@ -64,62 +110,83 @@ export class LogShipper {
     for (const abort of this.followers.values()) abort.abort();
   }
 
+  private startPattern(containerId: string, source: string | undefined): RegExp | undefined {
+    if (!source) return undefined;
+    try {
+      return compileGoPattern(source);
+    } catch (error) {
+      // The runner refuses such a task before it starts; an adopted one ships line by line.
+      this.logger.warn("invalid multiline pattern; shipping one event per line", { containerId, error: String(error) });
+      return undefined;
+    }
+  }
+
   /**
-   * Reads in sessions: each follows the container from the last line taken into the buffer.
-   * When the buffer is full the session is ended and a new one starts once half of it has
-   * shipped; Docker's log file still holds the lines, so nothing is dropped and memory stays
-   * bounded however long the server is away.
+   * Reads in sessions: each follows the container from the end of the last event taken into
+   * the buffer, with a fresh assembler (an event boundary frames the rest the same way). When
+   * the buffer is full the session is ended and a new one starts once half of it has shipped;
+   * Docker's log file still holds the lines, so nothing is dropped and memory stays bounded
+   * however long the server is away.
    */
-  private async run(containerId: string, target: LogTarget, signal: AbortSignal): Promise<void> {
-    let shipped = this.readCursor(containerId) ?? START_CURSOR;
-    let buffered = shipped;
-    const buffer: { timestamp: number; message: string }[] = [];
+  private async run(containerId: string, target: AwslogsTarget, signal: AbortSignal): Promise<void> {
+    const { multilinePattern, ...wire } = target;
+    const pattern = this.startPattern(containerId, multilinePattern);
+    const { now } = this.options;
+    const buffer = new EventBuffer(this.readCursor(containerId) ?? { line: START_CURSOR, events: START_CURSOR }, this.options);
     for (;;) {
       const session = new AbortController();
       const onAbort = () => session.abort();
       signal.addEventListener("abort", onAbort, { once: true });
-      // Lines up to `resume` are shipped or buffered already; the cursor moves on as lines are
-      // taken, so skipping compares with where this session started.
-      const resume = buffered;
+      // Lines up to `resume` are in events shipped or buffered already; the position moves on
+      // as lines are taken, so skipping compares with where this session started.
+      const resume = buffer.readEnd;
+      const assembler = new EventAssembler<LogCursor>(pattern, this.options.framing);
+      let position = resume;
       let seenAtResume = 0;
+      let lastLineAt = now();
       let full = false;
       let reading = true;
       const onLine = (_stream: "stdout" | "stderr", line: string, timeMs: number): void => {
         if (full || timeMs < resume.time) return;
         if (timeMs === resume.time && seenAtResume++ < resume.count) return;
-        if (buffer.length >= this.maxBuffer) {
-          // Pause: this line and what follows are read again by the next session.
+        if (buffer.full) {
+          // Pause: this line, the pending event's lines and what follows are read again.
           full = true;
           session.abort();
           return;
         }
-        const event = { timestamp: timeMs, message: line.length === 0 ? " " : line };
-        buffer.push(event);
-        buffered = advanceCursor(buffered, [event]);
+        position = advanceCursor(position, [{ timestamp: timeMs }]);
+        lastLineAt = now();
+        buffer.take(assembler.push(line, timeMs, position));
       };
       const reader = this.runtime
         .logs(containerId, { follow: true, since: resume.time, signal: session.signal }, onLine)
         .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
-        .finally(() => (reading = false));
-      while (reading || buffer.length > 0) {
-        if (full && !reading && buffer.length <= this.maxBuffer / 2) break;
-        if (buffer.length === 0) {
+        .finally(() => {
+          reading = false;
+          // The output ended (or could not be read further): its last event is complete.
+          if (!full && !signal.aborted) buffer.take(assembler.flush());
+        });
+      while (reading || buffer.events.length > 0) {
+        if (full && !reading && buffer.halfEmpty) break;
+        if (reading && now() - lastLineAt >= IDLE_MS) buffer.take(assembler.due(now()));
+        if (buffer.events.length === 0) {
           await sleep(FLUSH_MS);
           continue;
         }
-        const events = buffer.slice(0, MAX_BATCH);
+        const events = buffer.events.slice(0, this.options.maxBatch);
         try {
-          await this.ship([{ ...target, events, source: { key: containerId, from: shipped } }]);
+          const batch = events.map((e) => ({ timestamp: e.timestamp, message: e.message }));
+          await this.ship([{ ...wire, events: batch, source: { key: containerId, from: buffer.from } }]);
         } catch (error) {
-          // The server is away or refused: keep the lines and try again.
+          // The server is away or refused: keep the events and try again.
           this.logger.warn("log shipping failed; will retry", { containerId, error: String(error) });
           await sleep(1000);
           if (signal.aborted) break;
           continue;
         }
-        buffer.splice(0, events.length);
-        shipped = advanceCursor(shipped, events);
-        this.writeCursor(containerId, shipped);
+        const saved = buffer.shipped(events.length);
+        if (saved) this.writeCursor(containerId, saved);
       }
       await reader;
       signal.removeEventListener("abort", onAbort);
@@ -129,21 +196,88 @@ export class LogShipper {
   }
 }
 
+/** A container's events read but not shipped yet, and the cursors on either side of them. */
+class EventBuffer {
+  readonly events: Buffered[] = [];
+  private bytes = 0;
+  /** The event cursor the next batch starts at (what the engine compares). */
+  from: LogCursor;
+  /** The line cursor after the last event taken (where a new reading session starts). */
+  readEnd: LogCursor;
+
+  constructor(
+    start: ShipPosition,
+    private readonly limits: { maxBuffer: number; maxBufferBytes: number },
+  ) {
+    this.from = start.events;
+    this.readEnd = start.line;
+  }
+
+  take(events: readonly Buffered[]): void {
+    for (const e of events) {
+      this.events.push(e);
+      this.bytes += e.message.length;
+      if (e.end) this.readEnd = e.end;
+    }
+  }
+
+  get full(): boolean {
+    return this.events.length >= this.limits.maxBuffer || this.bytes >= this.limits.maxBufferBytes;
+  }
+
+  get halfEmpty(): boolean {
+    return this.events.length <= this.limits.maxBuffer / 2 && this.bytes <= this.limits.maxBufferBytes / 2;
+  }
+
+  /**
+   * The first `count` events are stored: drops them and returns where both cursors can be
+   * saved, the end of the last of them that ends a line (a split line's leading parts do
+   * not), or undefined if none does.
+   */
+  shipped(count: number): ShipPosition | undefined {
+    const events = this.events.splice(0, count);
+    let saved: ShipPosition | undefined;
+    let cursor = this.from;
+    for (const e of events) {
+      this.bytes -= e.message.length;
+      cursor = advanceCursor(cursor, [e]);
+      if (e.end) saved = { line: e.end, events: cursor };
+    }
+    this.from = cursor;
+    return saved;
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+type LogConfiguration = { logDriver?: string; options?: Record<string, string> } | undefined;
+
 /** The awslogs target of a container definition, or undefined when it logs elsewhere. */
-export function awslogsTarget(definition: Record<string, unknown>, task: { region: string; taskId: string }): LogTarget | undefined {
-  const lc = definition["logConfiguration"] as { logDriver?: string; options?: Record<string, string> } | undefined;
+export function awslogsTarget(definition: Record<string, unknown>, task: { region: string; taskId: string }): AwslogsTarget | undefined {
+  const lc = definition["logConfiguration"] as LogConfiguration;
   if (lc?.logDriver !== "awslogs") return undefined;
   const options = lc.options ?? {};
   const group = options["awslogs-group"];
   if (!group) return undefined;
   const name = definition["name"] as string;
   const prefix = options["awslogs-stream-prefix"];
+  const multiline = multilineOptions(options);
   return {
     region: options["awslogs-region"] ?? task.region,
     logGroup: group,
     logStream: prefix ? `${prefix}/${name}/${task.taskId}` : `${name}/${task.taskId}`,
     createGroup: options["awslogs-create-group"] === "true",
+    ...(multiline.ok && multiline.source !== undefined ? { multilinePattern: multiline.source } : {}),
   };
+}
+
+/**
+ * Why ECS would refuse to start a container with these awslogs options (the stopped reason),
+ * or undefined when they are fine. The runner checks before preparing the stream.
+ */
+export function awslogsOptionsError(definition: Record<string, unknown>): string | undefined {
+  const lc = definition["logConfiguration"] as LogConfiguration;
+  if (lc?.logDriver !== "awslogs") return undefined;
+  const multiline = multilineOptions(lc.options ?? {});
+  return multiline.ok ? undefined : multiline.reason;
 }

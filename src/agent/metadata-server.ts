@@ -43,6 +43,22 @@ export interface MetadataSource {
   lookup(token: string): { task: TaskSnapshot; containerName: string } | undefined;
   /** Docker's one-shot stats JSON for a container id (as GET /containers/{id}/stats?stream=false returns). */
   stats(runtimeId: string): Promise<Record<string, unknown>>;
+  /**
+   * The task role credentials a credentials id names, if the caller at `remoteAddress` belongs
+   * to that task; undefined otherwise (the endpoint does not say which).
+   */
+  credentials?(id: string, remoteAddress: string): Promise<TaskRoleCredentials | undefined>;
+  /** Forwards a SigV4-signed AWS API request to the Berth server, for AWS_ENDPOINT_URL_*. */
+  forwardApi?(req: IncomingMessage, res: ServerResponse): void;
+}
+
+/** The credentials endpoint's JSON, field for field as the ECS agent serves it. */
+export interface TaskRoleCredentials {
+  RoleArn: string;
+  AccessKeyId: string;
+  SecretAccessKey: string;
+  Token: string;
+  Expiration: string;
 }
 
 export interface MetadataServerOptions {
@@ -145,12 +161,23 @@ function handlerWith(source: MetadataSource, logger: Logger): (req: IncomingMess
   };
 }
 
+/** `/v2/credentials/<id>`: the task role's credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI). */
+const CREDENTIALS_RE = /^\/v2\/credentials\/([^/]+)\/?$/;
+
 async function serve(source: MetadataSource, health: HealthClock, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (source.forwardApi && /^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? "")) return source.forwardApi(req, res);
   if (req.method !== "GET") {
     res.setHeader("Allow", "GET");
     return send(res, 405, { error: `method ${req.method ?? ""} not allowed` });
   }
   const path = (req.url ?? "/").split("?")[0] ?? "/";
+  const creds = CREDENTIALS_RE.exec(path);
+  if (creds) {
+    const found = source.credentials ? await source.credentials(decodeToken(creds[1]!) ?? "", req.socket.remoteAddress ?? "") : undefined;
+    // As the ECS agent answers an id it does not know; a foreign task learns nothing more.
+    if (!found) return send(res, 400, { code: "InvalidIdInRequest", message: "CredentialsV2Request: Credentials not found" });
+    return send(res, 200, found);
+  }
   const m = ROUTE_RE.exec(path);
   const token = m ? decodeToken(m[1]!) : undefined;
   const found = token === undefined ? undefined : source.lookup(token);

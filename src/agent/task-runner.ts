@@ -8,12 +8,12 @@
  * Observation is level-triggered: each pass re-inspects every container; runtime events only
  * wake the runner early, so a missed event costs one poll interval.
  */
-import type { DesiredTask, LogTarget, TaskReport } from "../protocol/agent-protocol.ts";
-import type { ContainerState, Runtime } from "../runtime/runtime.ts";
+import type { ContainerSecrets, DesiredTask, LogTarget, TaskReport, TaskSecretsResult } from "../protocol/agent-protocol.ts";
+import type { ContainerState, RegistryAuth, Runtime } from "../runtime/runtime.ts";
 import { LABEL, containerSpec, dockerName, dockerVolumes } from "./container-config.ts";
 import { type Dependency, readiness, stopOrder } from "./container-order.ts";
 import { pullImage, type PullBehavior } from "./images.ts";
-import { awslogsTarget } from "./log-shipper.ts";
+import { awslogsOptionsError, awslogsTarget } from "./log-shipper.ts";
 import type { TaskSnapshot } from "./metadata-server.ts";
 import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
 
@@ -33,6 +33,8 @@ export interface RunnerDeps {
   /** Environment Berth adds to a container (metadata endpoint, region, execution env). */
   extraEnv(task: DesiredTask["spec"], containerName: string): Record<string, string>;
   report(report: TaskReport): void;
+  /** The task's `secrets` and `repositoryCredentials`, resolved by the server with the execution role. */
+  secrets(taskArn: string): Promise<TaskSecretsResult>;
   /** awslogs: make sure the stream exists (throws if the group does not), follow output, forget. */
   logs: {
     prepare(target: LogTarget): Promise<void>;
@@ -119,9 +121,29 @@ export class TaskRunner {
     return this.desired.spec.taskArn;
   }
 
+  /**
+   * The addresses this task's containers reach the metadata endpoint from: the task IP for
+   * awsvpc, each container's bridge address otherwise; undefined in host mode, where the
+   * containers share the host's addresses and cannot be told apart.
+   */
+  callerAddresses(): ReadonlySet<string> | undefined {
+    const mode = this.desired.spec.networkMode;
+    if (mode === "host") return undefined;
+    if (mode === "awsvpc") return new Set(this.ipAddress ? [this.ipAddress] : []);
+    return new Set(this.containers.flatMap((c) => Object.values(c.state?.networks ?? {}).flatMap((n) => (n.ipAddress ? [n.ipAddress] : []))));
+  }
+
   /** A newer desired state from the server; only a move to STOPPED matters to a runner. */
   update(desired: DesiredTask): void {
-    if (this.desired.desiredStatus === "STOPPED") return;
+    if (this.desired.desiredStatus === "STOPPED") {
+      // Stopping already: only the release of a DEACTIVATING hold (targets drained) matters.
+      if (this.desired.holdDeactivating && !desired.holdDeactivating) {
+        const { holdDeactivating: _held, ...rest } = this.desired;
+        this.desired = rest;
+        this.wake();
+      }
+      return;
+    }
     this.desired = desired;
     this.wake();
   }
@@ -209,14 +231,34 @@ export class TaskRunner {
     this.setStatus("PENDING");
   }
 
+  /**
+   * Secrets and registry credentials, before anything is pulled: a task that may not read
+   * them stops as ECS stops it. Values stay in memory, only long enough to create containers.
+   */
+  private async resolveSecrets(missing: readonly TrackedContainer[]): Promise<Record<string, ContainerSecrets>> {
+    const needs = missing.some((c) => Array.isArray(c.definition["secrets"]) || c.definition["repositoryCredentials"] !== undefined);
+    if (!needs) return {};
+    let result: TaskSecretsResult;
+    try {
+      result = await this.deps.secrets(this.taskArn);
+    } catch (error) {
+      result = { ok: false, message: `execution resource retrieval failed: ${(error as Error).message}` };
+    }
+    if (!result.ok) throw new StartFailure("TaskFailedToStart", `ResourceInitializationError: unable to pull secrets or registry auth: ${result.message}`);
+    return result.containers;
+  }
+
   /** Pulls images (per the pull behaviour), creates volumes and any missing containers. */
   private async prepare(): Promise<void> {
     const { runtime } = this.deps;
     const missing = this.containers.filter((c) => !c.state);
+    const secrets = await this.resolveSecrets(missing);
     if (missing.length > 0) {
       this.times.pullStartedAt ??= this.deps.now();
-      for (const image of new Set(missing.map((c) => c.image))) {
-        const result = await pullImage(runtime, image, this.deps.pullBehavior);
+      const pulls = new Map<string, RegistryAuth | undefined>();
+      for (const c of missing) if (!pulls.has(c.image) || secrets[c.name]?.registryAuth) pulls.set(c.image, registryAuth(c.image, secrets[c.name]));
+      for (const [image, auth] of pulls) {
+        const result = await pullImage(runtime, image, this.deps.pullBehavior, auth);
         if (!result.ok) throw new StartFailure("TaskFailedToStart", `CannotPullContainerError: ${result.message}`);
         for (const c of this.containers) if (c.image === image && result.digest) c.imageDigest = result.digest;
       }
@@ -233,6 +275,8 @@ export class TaskRunner {
     for (const c of missing) {
       const target = awslogsTarget(c.definition, task);
       if (!target) continue;
+      const invalid = awslogsOptionsError(c.definition);
+      if (invalid) throw new StartFailure("TaskFailedToStart", invalid);
       try {
         await this.deps.logs.prepare(target);
       } catch (error) {
@@ -249,6 +293,7 @@ export class TaskRunner {
         networkMode: this.pauseId ? `container:${this.pauseId}` : task.networkMode,
         bindIp: this.deps.bindIp,
         extraEnv: this.deps.extraEnv(task, c.name),
+        secretEnv: secrets[c.name]?.env ?? {},
         dockerNameOf: (name) => dockerName(task, name),
       });
       try {
@@ -360,6 +405,9 @@ export class TaskRunner {
     }
     this.times.stoppingAt ??= this.deps.now();
     this.setStatus("DEACTIVATING");
+    // Load balancer targets drain first: in-flight requests finish before SIGTERM.
+    while (this.desired.holdDeactivating && !this.abandoned) await this.sleep(this.deps.pollMs).catch(() => undefined);
+    if (this.abandoned) return;
     this.setStatus("STOPPING");
     const byName = new Map(this.containers.map((c) => [c.name, c] as const));
     const order = stopOrder(this.containers.map((c) => c.name), (n) => byName.get(n)?.dependsOn ?? []);
@@ -391,6 +439,15 @@ export class TaskRunner {
       if (!v.shared) await this.deps.runtime.removeVolume(v.name).catch(() => undefined);
     }
   }
+}
+
+/** Docker's auth for a pull: the registry is the image reference's first part when it names a host. */
+function registryAuth(image: string, secrets: ContainerSecrets | undefined): RegistryAuth | undefined {
+  const creds = secrets?.registryAuth;
+  if (!creds) return undefined;
+  const first = image.split("/")[0]!;
+  const host = image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "https://index.docker.io/v1/";
+  return { username: creds.username, password: creds.password, serveraddress: host };
 }
 
 export type { Dependency };

@@ -32,6 +32,7 @@ export function createHttpServer(handle: Handle, logger: Logger, maxBodyBytes = 
           query: q === -1 ? "" : url.slice(q + 1),
           headers: req.headers,
           body,
+          ...(req.socket.remoteAddress === undefined ? {} : { remoteAddress: req.socket.remoteAddress }),
         };
         const response = await handle(apiRequest);
         res.writeHead(response.status, { ...response.headers, "content-length": Buffer.byteLength(response.body) });

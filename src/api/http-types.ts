@@ -11,6 +11,8 @@ export interface ApiRequest {
   /** Lower-case header names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
+  /** The peer's IP address (aws:SourceIp), when the listener knows it. */
+  remoteAddress?: string;
 }
 
 export interface ApiResponse {

@@ -8,4 +8,6 @@ export interface Principal {
   arn: string;
   /** IAM unique id, e.g. AIDA…; STS GetCallerIdentity returns it as UserId. */
   userId: string;
+  /** The data dir's admin key (identity.json): root-like, never policy-checked. */
+  admin?: boolean;
 }

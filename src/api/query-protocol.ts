@@ -31,7 +31,8 @@ function decodeShape(model: ServiceModel, shapeName: string, prefix: string, fla
     case "structure": {
       const out: Record<string, unknown> = {};
       for (const [name, member] of Object.entries(shape.members ?? {})) {
-        const key = prefix + (member.locationName ?? name);
+        const wireName = member.locationName ?? name;
+        const key = prefix === "" ? wireName : `${prefix}.${wireName}`;
         const value = decodeShape(model, member.shape, key, flat);
         if (value !== undefined) out[name] = value;
       }
@@ -91,9 +92,10 @@ export function queryResponse(model: ServiceModel, action: string, outputShape: 
   );
 }
 
-export function queryErrorResponse(error: WireError, requestId: string): string {
+/** `namespace` is the service's (STS's differs from IAM's); IAM's when no service is known. */
+export function queryErrorResponse(error: WireError, requestId: string, namespace = "https://iam.amazonaws.com/doc/2010-05-08/"): string {
   return (
-    `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>${error.fault}</Type>` +
+    `<ErrorResponse xmlns="${namespace}"><Error><Type>${error.fault}</Type>` +
     `<Code>${escapeXml(error.exception)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
     `<RequestId>${requestId}</RequestId></ErrorResponse>`
   );

@@ -9,10 +9,13 @@ import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { IdSource } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
 import type { CallContext } from "../control/context.ts";
+import type { IamEngine } from "../domain/iam.ts";
+import { authorizeCall, withAccessDenied } from "./authorize.ts";
 import { type ErrorTable, type WireError, toWireError } from "./errors.ts";
 import { type ApiRequest, type ApiResponse, header } from "./http-types.ts";
 import type { Principal } from "./identity.ts";
 import { decodeJsonCall, jsonResponseHeaders } from "./json-protocol.ts";
+import { validateInput } from "./model/validate.ts";
 import { decodeQueryInput, queryErrorResponse, queryParams, queryResponse } from "./query-protocol.ts";
 import type { ServiceDefinition } from "./service.ts";
 import { type CredentialLookup, SigV4Error, authErrorStatus, verifySigV4 } from "./sigv4.ts";
@@ -23,6 +26,8 @@ export interface ApiOptions {
   clock: Clock;
   ids: IdSource;
   logger: Logger;
+  /** Authorizes every call by a non-admin principal; without it only the admin key exists. */
+  iam?: IamEngine;
 }
 
 export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
@@ -33,7 +38,8 @@ const EDGE_ERRORS: ErrorTable = { codes: {}, serverFault: "InternalFailure" };
 export function createApi(options: ApiOptions): Handle {
   const byTarget = new Map<string, ServiceDefinition>();
   const bySigningName = new Map<string, ServiceDefinition>();
-  for (const s of options.services) {
+  for (const given of options.services) {
+    const s = { ...given, errors: withAccessDenied(given.errors, given.model.metadata.protocol) };
     if (s.model.metadata.targetPrefix) byTarget.set(s.model.metadata.targetPrefix, s);
     bySigningName.set(s.signingName, s);
   }
@@ -45,13 +51,16 @@ export function createApi(options: ApiOptions): Handle {
     }
     const target = header(req, "x-amz-target");
     const respondError = (error: WireError): ApiResponse =>
-      target === undefined ? queryError(error, requestId) : jsonError(error, requestId);
+      target === undefined
+        ? queryError(queryAuthError(error), requestId, bySigningName.get(scopeService(req) ?? "")?.model.metadata.xmlNamespace)
+        : jsonError(error, requestId);
 
     let ctx: CallContext;
     let signingService: string;
+    let principal: Principal;
     try {
       const caller = verifySigV4(req, options.credentials, options.clock.now());
-      const principal = caller.principal as Principal;
+      principal = caller.principal as Principal;
       signingService = caller.service;
       ctx = { scope: { partition: "aws", region: caller.region, accountId: principal.accountId }, principalArn: principal.arn };
     } catch (error) {
@@ -61,15 +70,22 @@ export function createApi(options: ApiOptions): Handle {
       return respondError(toWireError(error, EDGE_ERRORS, requestId, options.logger));
     }
 
-    if (target !== undefined) return callJson(req, target, ctx, requestId);
-    return callQuery(req, signingService, ctx, requestId);
+    if (target !== undefined) return callJson(req, target, ctx, principal, requestId);
+    return callQuery(req, signingService, ctx, principal, requestId);
   };
 
-  async function callJson(req: ApiRequest, target: string, ctx: CallContext, requestId: string): Promise<ApiResponse> {
+  async function authorize(service: ServiceDefinition, operation: string, ctx: CallContext, input: unknown, principal: Principal, req: ApiRequest): Promise<void> {
+    if (options.iam !== undefined && !principal.admin) {
+      await authorizeCall(options.iam, { service, operation, ctx, input, principal, request: req });
+    }
+  }
+
+  async function callJson(req: ApiRequest, target: string, ctx: CallContext, principal: Principal, requestId: string): Promise<ApiResponse> {
     // The service's own error table applies as soon as the target names a service.
     const table = byTarget.get(target.slice(0, target.lastIndexOf(".")))?.errors ?? EDGE_ERRORS;
     try {
       const call = decodeJsonCall(req, byTarget, target);
+      await authorize(call.service, call.operation, ctx, call.input, principal, req);
       const output = await call.handler(ctx, call.input);
       return { status: 200, headers: jsonResponseHeaders(requestId, call.service.model.metadata.jsonVersion), body: JSON.stringify(output) };
     } catch (error) {
@@ -77,9 +93,10 @@ export function createApi(options: ApiOptions): Handle {
     }
   }
 
-  async function callQuery(req: ApiRequest, signingService: string, ctx: CallContext, requestId: string): Promise<ApiResponse> {
+  async function callQuery(req: ApiRequest, signingService: string, ctx: CallContext, principal: Principal, requestId: string): Promise<ApiResponse> {
     const service = bySigningName.get(signingService);
     let table = service?.errors ?? EDGE_ERRORS;
+    const namespace = service?.model.metadata.xmlNamespace;
     try {
       const params = queryParams(req);
       const action = params.get("Action") ?? "";
@@ -90,6 +107,8 @@ export function createApi(options: ApiOptions): Handle {
       }
       table = service.errors;
       const input = op.input ? decodeQueryInput(service.model, op.input, params) : {};
+      if (op.input) validateInput(service.model, op.input, input);
+      await authorize(service, action, ctx, input, principal, req);
       const output = await handler(ctx, input);
       return {
         status: 200,
@@ -97,7 +116,7 @@ export function createApi(options: ApiOptions): Handle {
         body: queryResponse(service.model, action, op.output, output, requestId),
       };
     } catch (error) {
-      return queryError(toWireError(error, table, requestId, options.logger), requestId);
+      return queryError(toWireError(error, table, requestId, options.logger), requestId, namespace);
     }
   }
 }
@@ -110,6 +129,27 @@ function jsonError(error: WireError, requestId: string): ApiResponse {
   };
 }
 
-function queryError(error: WireError, requestId: string): ApiResponse {
-  return { status: error.status, headers: { "content-type": "text/xml", "x-amzn-requestid": requestId }, body: queryErrorResponse(error, requestId) };
+function queryError(error: WireError, requestId: string, namespace?: string): ApiResponse {
+  return {
+    status: error.status,
+    headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
+    body: queryErrorResponse(error, requestId, namespace),
+  };
+}
+
+/** Query services (STS, IAM) name the credential failures differently from JSON services. */
+const QUERY_AUTH_ERRORS: Record<string, { exception: string; status: number }> = {
+  UnrecognizedClientException: { exception: "InvalidClientTokenId", status: 403 },
+  ExpiredTokenException: { exception: "ExpiredToken", status: 403 },
+};
+
+/** The service named in the credential scope, read before the signature is trusted (for error namespaces only). */
+function scopeService(req: ApiRequest): string | undefined {
+  const credential = /Credential=([^,&\s]+)/.exec(`${header(req, "authorization") ?? ""}&${req.query}`)?.[1];
+  return credential?.split(/\/|%2F/i)[3];
+}
+
+function queryAuthError(error: WireError): WireError {
+  const renamed = QUERY_AUTH_ERRORS[error.exception];
+  return renamed ? { ...error, ...renamed } : error;
 }

@@ -19,7 +19,15 @@ export interface SignedRequest {
   body: Buffer;
 }
 
-export interface SigningCredential { accessKeyId: string; secretAccessKey: string; principal: unknown }
+export interface SigningCredential {
+  accessKeyId: string;
+  secretAccessKey: string;
+  principal: unknown;
+  /** Temporary credentials: the X-Amz-Security-Token every request with this key must carry. */
+  sessionToken?: string;
+  /** Temporary credentials: epoch ms from which the key is refused as expired. */
+  expiresAt?: number;
+}
 
 export type CredentialLookup = (accessKeyId: string) => SigningCredential | undefined;
 
@@ -28,7 +36,7 @@ export interface VerifiedCaller {
   region: string;
   service: string;
   principal: unknown;
-  /** As sent; the caller checks that it belongs to the credential. */
+  /** As sent; a temporary credential's token has been checked against it. */
   sessionToken?: string;
 }
 
@@ -37,6 +45,7 @@ export type AuthException =
   | "IncompleteSignatureException"
   | "InvalidSignatureException"
   | "UnrecognizedClientException"
+  | "ExpiredTokenException"
   | "SignatureDoesNotMatch";
 
 export class SigV4Error extends Error {
@@ -51,6 +60,7 @@ const AUTH_ERROR_STATUS: Record<AuthException, number> = {
   IncompleteSignatureException: 400,
   InvalidSignatureException: 403,
   UnrecognizedClientException: 403,
+  ExpiredTokenException: 400,
   SignatureDoesNotMatch: 403,
 };
 
@@ -89,8 +99,12 @@ export function verifySigV4(
   checkClaim(claim);
   checkTime(claim, nowMs, options.maxSkewMs ?? DEFAULT_MAX_SKEW_MS);
   const credential = lookup(claim.accessKeyId);
-  if (credential === undefined) {
+  const sessionToken = headerValue(req.headers, "x-amz-security-token") ?? paramValue(params, "X-Amz-Security-Token");
+  if (credential === undefined || (credential.sessionToken !== undefined && !sameSignature(credential.sessionToken, sessionToken ?? ""))) {
     throw new SigV4Error("UnrecognizedClientException", "The security token included in the request is invalid.");
+  }
+  if (credential.expiresAt !== undefined && nowMs >= credential.expiresAt) {
+    throw new SigV4Error("ExpiredTokenException", "The security token included in the request is expired");
   }
   const key = signingKey(credential.secretAccessKey, claim);
   const scope = `${claim.shortDate}/${claim.region}/${claim.service}/${TERMINATOR}`;
@@ -101,7 +115,6 @@ export function verifySigV4(
     return sameSignature(createHmac("sha256", key).update(stringToSign).digest("hex"), claim.signature);
   });
   if (!matched) throw invalid(MISMATCH);
-  const sessionToken = headerValue(req.headers, "x-amz-security-token") ?? paramValue(params, "X-Amz-Security-Token");
   const { accessKeyId, region, service } = claim;
   return { accessKeyId, region, service, principal: credential.principal, ...(sessionToken === undefined ? {} : { sessionToken }) };
 }

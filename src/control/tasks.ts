@@ -166,6 +166,7 @@ async function createTasks(
       overrides: overrides as Record<string, unknown>,
       resolvedContainers: plan.containers,
       volumes: (td.document["volumes"] as Record<string, unknown>[] | undefined) ?? [],
+      ...roles(td.document, overrides),
       group: launch.group,
       availabilityZone: slot.availabilityZone,
       containers: plan.containers.map((c) => ({
@@ -244,11 +245,19 @@ export async function stopTask(deps: ControlDeps, notify: AgentNotifier, ctx: Ca
  * Sets a task's desired status to STOPPED with the given stop code and reason; the agent
  * stops its containers. A concurrent agent report is re-read and the stop applied again.
  */
-export async function requestStop(deps: ControlDeps, notify: AgentNotifier, task: Task, stopCode: TaskStopCode, reason: string): Promise<Task> {
+export async function requestStop(
+  deps: ControlDeps,
+  notify: AgentNotifier,
+  task: Task,
+  stopCode: TaskStopCode,
+  reason: string,
+  options: { drainTargets?: boolean } = {},
+): Promise<Task> {
   let current = task;
   for (let attempt = 0; ; attempt++) {
     if (current.desiredStatus === "STOPPED") return current;
     const next: Task = { ...current, desiredStatus: "STOPPED", stopCode, stoppedReason: reason };
+    if (options.drainTargets) next.drainingTargets = true;
     next.stoppingAt ??= deps.clock.now();
     try {
       const stored = await deps.store.updateTask(next);
@@ -259,6 +268,24 @@ export async function requestStop(deps: ControlDeps, notify: AgentNotifier, task
       if (!(error instanceof BerthError && error.code === ErrorCode.StaleVersion) || attempt > 10) throw error;
       const fresh = await deps.store.getTask(current.region, current.taskId);
       if (!fresh) return current;
+      current = fresh;
+    }
+  }
+}
+
+/** Its load balancer targets have drained: the agent may stop the task's containers now. */
+export async function releaseDrainedTask(deps: ControlDeps, notify: AgentNotifier, task: Task): Promise<void> {
+  let current = task;
+  for (let attempt = 0; current.drainingTargets; attempt++) {
+    try {
+      const { drainingTargets: _held, ...rest } = current;
+      await deps.store.updateTask(rest);
+      notify(current.agentId);
+      return;
+    } catch (error) {
+      if (!(error instanceof BerthError && error.code === ErrorCode.StaleVersion) || attempt > 10) throw error;
+      const fresh = await deps.store.getTask(current.region, current.taskId);
+      if (!fresh) return;
       current = fresh;
     }
   }
@@ -349,4 +376,11 @@ export async function listTasks(deps: ControlDeps, ctx: CallContext, cmd: ListTa
     ...(cmd.launchType !== undefined ? { launchType: cmd.launchType } : {}),
   });
   return withToken({ ...result, items: result.items.map((t) => t.taskArn) }, "taskArns");
+}
+
+/** The task and execution roles: RunTask's overrides win over the definition's. */
+function roles(definition: Record<string, unknown>, overrides: TaskOverride): Pick<Task, "taskRoleArn" | "executionRoleArn"> {
+  const taskRoleArn = overrides.taskRoleArn ?? (definition["taskRoleArn"] as string | undefined);
+  const executionRoleArn = overrides.executionRoleArn ?? (definition["executionRoleArn"] as string | undefined);
+  return { ...(taskRoleArn ? { taskRoleArn } : {}), ...(executionRoleArn ? { executionRoleArn } : {}) };
 }

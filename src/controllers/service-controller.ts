@@ -10,10 +10,12 @@ import { BerthError, ErrorCode } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ControlDeps, CallContext } from "../control/context.ts";
 import { newDeploymentId } from "../control/services.ts";
-import { type AgentNotifier, launchForService, requestStop } from "../control/tasks.ts";
+import { type AgentNotifier, launchForService, releaseDrainedTask, requestStop } from "../control/tasks.ts";
 import { type Plan, type ServiceTask, planService } from "../domain/deployment-plan.ts";
 import { type Service, addEvent } from "../domain/service.ts";
 import type { Task } from "../domain/task.ts";
+import type { ElbEngine, TargetHealth } from "../domain/load-balancing.ts";
+import { ServiceTargets, type TaskTarget } from "./service-targets.ts";
 
 const key = (s: Pick<Service, "region" | "clusterName" | "serviceName">) => `${s.region}\u0000${s.clusterName}\u0000${s.serviceName}`;
 
@@ -22,6 +24,17 @@ export interface ServiceControllerOptions {
   notifyAgent: AgentNotifier;
   logger: Logger;
   resyncMs?: number;
+  /** Load balancing, for services with `loadBalancers`; absent, they are ignored. */
+  elb?: ElbEngine;
+  /** Told where an instance target (instance id) is reached, for the load balancer. */
+  noteInstanceAddress?: (instanceId: string, address: string) => void;
+}
+
+/** What a pass knows about a service's load balancer targets. */
+interface TargetsView {
+  groups: number;
+  health: Map<string, TargetHealth[]>;
+  byTask: Map<string, TaskTarget[]>;
 }
 
 export class ServiceController {
@@ -29,8 +42,11 @@ export class ServiceController {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  private readonly targets: ServiceTargets | undefined;
 
-  constructor(private readonly options: ServiceControllerOptions) {}
+  constructor(private readonly options: ServiceControllerOptions) {
+    if (options.elb) this.targets = new ServiceTargets(options.elb, options.noteInstanceAddress);
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.resync(), this.options.resyncMs ?? 1000);
@@ -86,11 +102,17 @@ export class ServiceController {
     const tasks = await deps.store.tasksOfGroup(region, cluster, `service:${name}`);
     const instances = await deps.store.listContainerInstances(region, cluster);
     const draining = new Set(instances.filter((ci) => ci.status === "DRAINING").map((ci) => ci.containerInstanceArn));
-    const views = tasks.map((t) => serviceTask(t, draining));
+    const lb = await this.targetsView(service, tasks, new Map(instances.map((ci) => [ci.containerInstanceArn, ci.ec2InstanceId])));
+    const views = tasks.map((t) => {
+      const view = serviceTask(t, draining);
+      const health = ServiceTargets.view(lb.byTask.get(t.taskId) ?? [], lb.health, lb.groups);
+      if (health) view.lb = health;
+      return view;
+    });
     const planned = service.schedulingStrategy === "DAEMON" ? daemonView(service, instances) : service;
     const plan = planService({ service: planned, tasks: views, now, newId: () => deps.ids.uuid(), newDeploymentId });
     // The daemon view's added distinctInstance is for placement only, not the stored service.
-    let next = { ...(await this.apply(plan, tasks, now)), placementConstraints: service.placementConstraints };
+    let next = { ...(await this.apply(plan, tasks, now, lb)), placementConstraints: service.placementConstraints };
     const live = tasks.some((t) => t.lastStatus !== "STOPPED" && !plan.stop.some((s) => s.taskId === t.taskId));
     if (next.status === "DRAINING" && !live && plan.launch.length === 0) next = { ...next, status: "INACTIVE" };
     if (JSON.stringify({ ...next, version: 0 }) !== JSON.stringify({ ...service, version: 0 })) {
@@ -98,19 +120,61 @@ export class ServiceController {
     }
   }
 
+  private async targetsView(service: Service, tasks: Task[], instanceIds: ReadonlyMap<string, string>): Promise<TargetsView> {
+    const groups = this.targets ? ServiceTargets.groupsOf(service).length : 0;
+    if (!this.targets || groups === 0) return { groups: 0, health: new Map(), byTask: new Map() };
+    const health = await this.targets.health(service);
+    const byTask = new Map(tasks.map((t) => [t.taskId, this.targets!.targetsOf(service, t, instanceIds)] as const));
+    return { groups, health, byTask };
+  }
+
+  /**
+   * Load balancer targets around the plan: running tasks are registered; tasks the plan stops
+   * drain first (their agent holds them in DEACTIVATING); drained ones are released to stop;
+   * stopped tasks' leftover targets are deregistered.
+   */
+  private async syncTargets(service: Service, plan: Plan, tasks: Task[], lb: TargetsView): Promise<{ events: string[]; drain: Set<string> }> {
+    const drain = new Set<string>();
+    if (!this.targets || lb.groups === 0) return { events: [], drain };
+    const { deps, notifyAgent } = this.options;
+    const stopping = new Set(plan.stop.map((s) => s.taskId));
+    const entry = (t: Task) => ({ task: t, targets: lb.byTask.get(t.taskId) ?? [] });
+    const running = tasks.filter((t) => t.lastStatus === "RUNNING" && t.desiredStatus === "RUNNING" && !stopping.has(t.taskId)).map(entry);
+    const events = await this.targets.register(service, running, lb.health);
+    const draining = tasks.filter((t) => stopping.has(t.taskId) && t.lastStatus === "RUNNING" && ServiceTargets.present(entry(t).targets, lb.health));
+    for (const t of draining) drain.add(t.taskId);
+    events.push(...(await this.targets.deregister(service, draining.map(entry), true)));
+    // Stopped tasks' targets still registered (the task stopped by itself or by StopTask) go too,
+    // unless a live task now has the same address and port (Docker reuses task IPs).
+    const key = (x: TaskTarget) => `${x.targetGroupArn} ${x.id} ${x.port}`;
+    const live = new Set(tasks.filter((t) => t.desiredStatus === "RUNNING").flatMap((t) => entry(t).targets.map(key)));
+    const registered = (x: TaskTarget) => lb.health.get(x.targetGroupArn)?.some((h) => h.id === x.id && h.port === x.port && h.state !== "draining") ?? false;
+    const leftovers = tasks
+      .filter((t) => t.desiredStatus === "STOPPED" && !t.drainingTargets)
+      .map((t) => ({ task: t, targets: entry(t).targets.filter((x) => !live.has(key(x)) && registered(x)) }))
+      .filter((e) => e.targets.length > 0);
+    events.push(...(await this.targets.deregister(service, leftovers, false)));
+    for (const t of tasks) {
+      if (t.drainingTargets && t.desiredStatus === "STOPPED" && !ServiceTargets.present(entry(t).targets, lb.health)) await releaseDrainedTask(deps, notifyAgent, t);
+    }
+    return { events, drain };
+  }
+
   /** Stops and launches what the plan says; adds ECS's started/stopped/placement events. */
-  private async apply(plan: Plan, tasks: Task[], now: number): Promise<Service> {
+  private async apply(plan: Plan, tasks: Task[], now: number, lb: TargetsView): Promise<Service> {
     const { deps, notifyAgent } = this.options;
     let service = plan.service;
     const event = (message: string, dedupeMs = 0) => {
       service = addEvent(service, { id: deps.ids.uuid(), createdAt: now, message }, dedupeMs);
     };
     const name = `(service ${service.serviceName})`;
+    const targets = await this.syncTargets(service, plan, tasks, lb);
+    for (const e of targets.events) event(e);
     const stopped: string[] = [];
     for (const s of plan.stop) {
       const task = tasks.find((t) => t.taskId === s.taskId);
       if (!task) continue;
-      await requestStop(deps, notifyAgent, task, "ServiceSchedulerInitiated", s.reason);
+      await requestStop(deps, notifyAgent, task, "ServiceSchedulerInitiated", s.reason, { drainTargets: targets.drain.has(task.taskId) });
       if (task.lastStatus === "RUNNING") stopped.push(task.taskId);
     }
     if (stopped.length) event(`${name} has stopped ${stopped.length} running tasks: ${stopped.map((id) => `(task ${id})`).join(" ")}.`);

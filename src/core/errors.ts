@@ -29,6 +29,59 @@ export const ErrorCode = {
   /** A conditional store write lost a race; callers retry with fresh state. */
   StaleVersion: "StaleVersion",
   Internal: "Internal",
+  // --- ELBv2 and ACM (src/api/elbv2, src/api/acm) ---
+  LoadBalancerNotFound: "LoadBalancerNotFound",
+  TargetGroupNotFound: "TargetGroupNotFound",
+  ListenerNotFound: "ListenerNotFound",
+  RuleNotFound: "RuleNotFound",
+  DuplicateLoadBalancerName: "DuplicateLoadBalancerName",
+  DuplicateTargetGroupName: "DuplicateTargetGroupName",
+  DuplicateListener: "DuplicateListener",
+  DuplicateTagKeys: "DuplicateTagKeys",
+  PriorityInUse: "PriorityInUse",
+  InvalidTarget: "InvalidTarget",
+  InvalidConfigurationRequest: "InvalidConfigurationRequest",
+  InvalidLoadBalancerAction: "InvalidLoadBalancerAction",
+  IncompatibleProtocols: "IncompatibleProtocols",
+  UnsupportedProtocol: "UnsupportedProtocol",
+  TargetGroupAssociationLimit: "TargetGroupAssociationLimit",
+  OperationNotPermitted: "OperationNotPermitted",
+  SslPolicyNotFound: "SslPolicyNotFound",
+  CertificateNotFound: "CertificateNotFound",
+  TooManyTargets: "TooManyTargets",
+  TooManyTags: "TooManyTags",
+  TooManyCertificates: "TooManyCertificates",
+  TooManyRules: "TooManyRules",
+  TooManyListeners: "TooManyListeners",
+  TooManyActions: "TooManyActions",
+  /** A resource another one still uses (ELBv2 ResourceInUse, ACM ResourceInUseException). */
+  ResourceInUse: "ResourceInUse",
+  /** ACM: an ARN that is not a certificate ARN. */
+  InvalidArn: "InvalidArn",
+  // --- Secrets Manager and SSM Parameter Store (src/api/secretsmanager, src/api/ssm) ---
+  /** Secrets Manager InvalidRequestException: not allowed in the resource's current state. */
+  InvalidRequest: "InvalidRequest",
+  /** A stored value could not be decrypted (wrong master key, tampered row). */
+  DecryptionFailure: "DecryptionFailure",
+  InvalidNextToken: "InvalidNextToken",
+  ParameterNotFound: "ParameterNotFound",
+  ParameterAlreadyExists: "ParameterAlreadyExists",
+  ParameterVersionNotFound: "ParameterVersionNotFound",
+  ParameterPatternMismatch: "ParameterPatternMismatch",
+  ParameterMaxVersionLimitExceeded: "ParameterMaxVersionLimitExceeded",
+  ParameterVersionLabelLimitExceeded: "ParameterVersionLabelLimitExceeded",
+  HierarchyLevelLimitExceeded: "HierarchyLevelLimitExceeded",
+  HierarchyTypeMismatch: "HierarchyTypeMismatch",
+  InvalidAllowedPattern: "InvalidAllowedPattern",
+  InvalidFilterKey: "InvalidFilterKey",
+  InvalidFilterOption: "InvalidFilterOption",
+  InvalidFilterValue: "InvalidFilterValue",
+  InvalidResourceId: "InvalidResourceId",
+  InvalidResourceType: "InvalidResourceType",
+  // TooManyTags: shared with ELBv2 above.
+  // --- IAM and STS (src/api/iam, src/api/sts, src/iam) ---
+  /** A policy document IAM refuses (IAM/STS MalformedPolicyDocument). */
+  MalformedPolicyDocument: "MalformedPolicyDocument",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -5,7 +5,8 @@
  *
  * ECS's rules (shared/reference/ecs.md §2.3–2.5): at least ceil(desired × min%) healthy, at
  * most floor(desired × max%) running plus pending; a task is healthy when RUNNING and its
- * essential health checks pass (or 40 s after RUNNING when it has none); the circuit breaker
+ * essential health checks pass and, behind a load balancer, its targets are healthy (or 40 s
+ * after RUNNING when it has neither); the circuit breaker
  * fails a deployment after its threshold of failed tasks and may roll back to the last
  * COMPLETED deployment; drained deployments leave `deployments[]`.
  */
@@ -36,6 +37,11 @@ export interface ServiceTask {
   instance?: string;
   /** On a DRAINING container instance: replaced elsewhere like an old deployment's task. */
   draining?: boolean;
+  /**
+   * Behind a load balancer: the worst of its targets' health over the service's target groups
+   * ("initial" until registered and checked), with the group and reason when unhealthy.
+   */
+  lb?: { state: "healthy" | "unhealthy" | "initial"; targetGroupArn?: string; port?: number; reason?: string };
 }
 
 export interface PlanInput {
@@ -63,6 +69,7 @@ const isLive = (t: ServiceTask) => t.desiredStatus === "RUNNING" && t.lastStatus
 
 export function isHealthy(t: ServiceTask, now: number): boolean {
   if (!isLive(t) || t.lastStatus !== "RUNNING") return false;
+  if (t.lb) return t.lb.state === "healthy" && (!t.hasHealthCheck || t.healthStatus === "HEALTHY");
   if (t.hasHealthCheck) return t.healthStatus === "HEALTHY";
   return t.startedAt !== undefined && now - t.startedAt >= HEALTHY_AFTER_MS;
 }
@@ -107,6 +114,14 @@ export function planService(input: PlanInput): Plan {
     event(`${name} (task ${t.taskId}) failed container health checks.`);
     stopTask(t, HEALTH_CHECK_STOP_REASON);
   }
+  // So are tasks whose load balancer targets failed their health checks.
+  for (const t of input.tasks) {
+    if (!isLive(t) || t.lastStatus !== "RUNNING" || t.lb?.state !== "unhealthy" || stopping.has(t.taskId)) continue;
+    if (t.startedAt !== undefined && now - t.startedAt < grace) continue;
+    const group = t.lb.targetGroupArn ?? "";
+    event(`${name} (task ${t.taskId}) (port ${t.lb.port ?? 0}) is unhealthy in (target-group ${group}) due to (reason ${t.lb.reason ?? "Health checks failed"}).`);
+    stopTask(t, `Task failed ELB health checks in (target-group ${group})`);
+  }
 
   const live = input.tasks.filter((t) => isLive(t) && !stopping.has(t.taskId));
   const isOld = (t: ServiceTask) => t.deploymentId !== primary.id || t.draining === true;
@@ -138,7 +153,8 @@ export function planService(input: PlanInput): Plan {
 
   // Stop old deployments' tasks down to the floor. Healthy tasks, and old RUNNING tasks whose
   // health is not known yet, hold the floor; pending or UNHEALTHY old tasks may always go.
-  const holdsFloor = (t: ServiceTask) => isHealthy(t, now) || (isOld(t) && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY");
+  const holdsFloor = (t: ServiceTask) =>
+    isHealthy(t, now) || (isOld(t) && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY" && t.lb?.state !== "unhealthy");
   let budget = live.filter((t) => !stopping.has(t.taskId) && holdsFloor(t)).length - minHealthy;
   const stopRank = (t: ServiceTask) => (!holdsFloor(t) ? 0 : isHealthy(t, now) ? 2 : 1);
   for (const t of [...oldLive].sort((a, b) => stopRank(a) - stopRank(b))) {

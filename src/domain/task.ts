@@ -93,6 +93,9 @@ export interface Task {
   /** Container definitions with overrides applied, in definition order (what the agent runs). */
   resolvedContainers: Record<string, unknown>[];
   volumes: Record<string, unknown>[];
+  /** The roles it runs with (RunTask overrides applied). */
+  taskRoleArn?: string;
+  executionRoleArn?: string;
   pidMode?: string;
   ipcMode?: string;
   startedBy?: string;
@@ -111,6 +114,8 @@ export interface Task {
   stoppedAt?: number;
   stopCode?: TaskStopCode;
   stoppedReason?: string;
+  /** Told to stop while its load balancer targets drain: its agent holds it in DEACTIVATING. */
+  drainingTargets?: boolean;
   connectivity?: "CONNECTED" | "DISCONNECTED";
   connectivityAt?: number;
   /** Bumped on every state change, as ECS's Task.version. */

@@ -77,6 +77,10 @@ export interface TaskSpec {
   region: string;
   pidMode?: string;
   ipcMode?: string;
+  /** The task role: its credentials are served to the task's containers. */
+  taskRoleArn?: string;
+  /** The execution role: the server reads secrets with it; it never reaches a container. */
+  executionRoleArn?: string;
 }
 
 export type DesiredStatus = "RUNNING" | "STOPPED";
@@ -87,6 +91,8 @@ export interface DesiredTask {
   /** Why the server wants it stopped (StopTask reason), when it does. */
   stopCode?: string;
   stoppedReason?: string;
+  /** Stay in DEACTIVATING, containers running, until this clears: its targets are draining. */
+  holdDeactivating?: boolean;
 }
 
 export interface DesiredState {
@@ -153,6 +159,25 @@ export interface LogBatch extends LogTarget {
   source?: { key: string; from: LogCursor };
 }
 
+/** What one container gets from `secrets` and `repositoryCredentials`, resolved by the server. */
+export interface ContainerSecrets {
+  env: Record<string, string>;
+  registryAuth?: { username: string; password: string };
+}
+
+/** Resolution failures are answers, not errors: the task stops with ECS's ResourceInitializationError. */
+export type TaskSecretsResult = { ok: true; containers: Record<string, ContainerSecrets> } | { ok: false; message: string };
+
+/** Temporary credentials for a task's role, as the credentials endpoint serves them. */
+export interface RoleCredentials {
+  roleArn: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Epoch milliseconds. */
+  expiration: number;
+}
+
 /**
  * The calls an agent makes. Implemented in-process for the agent inside `berth up`, and
  * over HTTP for `berth agent` on other hosts. Every call is idempotent.
@@ -167,4 +192,8 @@ export interface AgentChannel {
   prepareLogStream(agentId: string, target: LogTarget): Promise<void>;
   /** Stores container output; resolves once it is durable. */
   shipLogs(agentId: string, batches: LogBatch[]): Promise<void>;
+  /** The task's secrets and registry credentials, read with its execution role. Values are never stored. */
+  resolveSecrets(agentId: string, taskArn: string): Promise<TaskSecretsResult>;
+  /** Fresh temporary credentials for the task's role; throws when the role cannot be assumed. */
+  taskCredentials(agentId: string, taskArn: string): Promise<RoleCredentials>;
 }

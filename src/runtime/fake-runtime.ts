@@ -123,6 +123,11 @@ export class FakeRuntime implements Runtime {
     this.images.build(contextTar, tag);
   }
 
+  /** The spec a container was created with, for tests that check what the agent asked for. */
+  specOf(id: string): ContainerSpec | undefined {
+    return this.containers.get(id)?.spec;
+  }
+
   async createContainer(spec: ContainerSpec): Promise<string> {
     const image = this.images.local(spec.image);
     if (image === undefined) throw new RuntimeError(RuntimeErrorKind.NotFound, `No such image: ${spec.image}`, 404);

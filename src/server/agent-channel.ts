@@ -9,7 +9,27 @@ import type { Task, TaskObservation } from "../domain/task.ts";
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import { advanceCursor } from "../core/log-cursor.ts";
 import type { LogsEngine, LogsScope } from "../domain/logs.ts";
-import type { AgentChannel, AgentHello, AgentWelcome, DesiredState, LogBatch, LogTarget, TaskReport, TaskSpec } from "../protocol/agent-protocol.ts";
+import type {
+  AgentChannel,
+  AgentHello,
+  AgentWelcome,
+  DesiredState,
+  LogBatch,
+  LogTarget,
+  RoleCredentials,
+  TaskReport,
+  TaskSecretsResult,
+  TaskSpec,
+} from "../protocol/agent-protocol.ts";
+
+/**
+ * What a task may know about itself beyond its definition: its secrets (read with the
+ * execution role) and its task role's credentials. Implemented over IAM and the secret stores.
+ */
+export interface TaskIdentity {
+  resolveSecrets(task: Task): Promise<TaskSecretsResult>;
+  credentials(task: Task): Promise<RoleCredentials>;
+}
 
 export function taskSpec(task: Task): TaskSpec {
   const spec: TaskSpec = {
@@ -36,6 +56,8 @@ export function taskSpec(task: Task): TaskSpec {
   if (task.memory !== undefined) spec.memory = Number(task.memory);
   if (task.pidMode !== undefined) spec.pidMode = task.pidMode;
   if (task.ipcMode !== undefined) spec.ipcMode = task.ipcMode;
+  if (task.taskRoleArn !== undefined) spec.taskRoleArn = task.taskRoleArn;
+  if (task.executionRoleArn !== undefined) spec.executionRoleArn = task.executionRoleArn;
   return spec;
 }
 
@@ -70,7 +92,20 @@ async function ensureStream(logs: LogsEngine, scope: LogsScope, target: LogTarge
   await logs.createLogStream(scope, target.logGroup, target.logStream).catch((e: unknown) => { if (!exists(e)) throw e; });
 }
 
-export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, accountId: string, logs: LogsEngine): AgentChannel {
+export function inProcessAgentChannel(
+  deps: ControlDeps,
+  signals: AgentSignals,
+  accountId: string,
+  logs: LogsEngine,
+  identity?: TaskIdentity,
+): AgentChannel {
+  /** An agent asks only about the tasks it runs. */
+  const ownTask = async (agentId: string, taskArn: string): Promise<Task> => {
+    const arn = parseArn(taskArn);
+    const task = arn ? await deps.store.getTask(arn.region, taskArn.slice(taskArn.lastIndexOf("/") + 1)) : undefined;
+    if (!task || task.agentId !== agentId) throw new BerthError(ErrorCode.AccessDenied, `Task ${taskArn} does not run on agent ${agentId}.`);
+    return task;
+  };
   const ctxFor = (region: string): CallContext => ({
     scope: { partition: "aws", region, accountId },
     principalArn: `arn:aws:iam::${accountId}:root`,
@@ -102,6 +137,7 @@ export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, 
           const desired: DesiredState["tasks"][number] = { spec: taskSpec(t), desiredStatus: t.desiredStatus };
           if (t.stopCode !== undefined) desired.stopCode = t.stopCode;
           if (t.stoppedReason !== undefined) desired.stoppedReason = t.stoppedReason;
+          if (t.drainingTargets && t.desiredStatus === "STOPPED") desired.holdDeactivating = true;
           return desired;
         }),
       };
@@ -114,6 +150,16 @@ export function inProcessAgentChannel(deps: ControlDeps, signals: AgentSignals, 
     },
     async prepareLogStream(_agentId: string, target: LogTarget): Promise<void> {
       await ensureStream(logs, { region: target.region, accountId }, target);
+    },
+    async resolveSecrets(agentId: string, taskArn: string): Promise<TaskSecretsResult> {
+      const task = await ownTask(agentId, taskArn);
+      if (!identity) return { ok: false, message: "this server has no secret stores" };
+      return identity.resolveSecrets(task);
+    },
+    async taskCredentials(agentId: string, taskArn: string): Promise<RoleCredentials> {
+      const task = await ownTask(agentId, taskArn);
+      if (!identity || !task.taskRoleArn) throw new BerthError(ErrorCode.AccessDenied, `Task ${taskArn} has no task role.`);
+      return identity.credentials(task);
     },
     async shipLogs(_agentId: string, batches: LogBatch[]): Promise<void> {
       for (const batch of batches) {

@@ -1,6 +1,7 @@
 /**
  * The HTTP door for remote agents (`berth agent`): POST /_berth/agent/v1/{register,
- * desired-state, report, heartbeat}, JSON in and out, each call handed to the same
+ * desired-state, report, heartbeat, prepare-log-stream, ship-logs, resolve-secrets,
+ * task-credentials}, JSON in and out, each call handed to the same
  * AgentChannel the embedded agent uses. It owns the bearer-token check, body shape checks and
  * the status mapping (401, 404, 405, 400, 409, 500); it never touches the store itself.
  * Requests outside /_berth/agent/ are declined, so they go on to the AWS API.
@@ -30,6 +31,8 @@ const CALLS = new Map<string, Call>([
   ["heartbeat", async (channel, body) => void (await channel.heartbeat(text(body, "agentId")))],
   ["prepare-log-stream", async (channel, body) => void (await channel.prepareLogStream(text(body, "agentId"), logTarget(body["target"])))],
   ["ship-logs", async (channel, body) => void (await channel.shipLogs(text(body, "agentId"), logBatches(body)))],
+  ["resolve-secrets", (channel, body) => channel.resolveSecrets(text(body, "agentId"), text(body, "taskArn"))],
+  ["task-credentials", (channel, body) => channel.taskCredentials(text(body, "agentId"), text(body, "taskArn"))],
 ]);
 
 function logTarget(value: unknown): LogTarget {
@@ -86,6 +89,7 @@ function failure(error: unknown): [number, string] {
   if (error instanceof BerthError && (error.code === ErrorCode.ClusterNotFound || error.code === ErrorCode.ResourceNotFound)) {
     return [409, error.message];
   }
+  if (error instanceof BerthError && error.code === ErrorCode.AccessDenied) return [403, error.message];
   return [500, "Internal error."];
 }
 

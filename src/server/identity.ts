@@ -1,13 +1,15 @@
 /**
  * The account and its admin access key, created on first start and kept in the data dir
- * (`identity.json`, mode 0600, since it holds the secret key). IAM users and roles join
- * this file's successor when IAM arrives; until then the admin is the only principal.
+ * (`identity.json`, mode 0600, since it holds the secret key). The admin is root-like and
+ * never policy-checked; IAM users' access keys and STS temporary credentials are looked up in
+ * the IamEngine (`<data-dir>/iam.db`) after it.
  */
 import { randomBytes, randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Principal } from "../api/identity.ts";
 import type { CredentialLookup, SigningCredential } from "../api/sigv4.ts";
+import type { IamEngine } from "../domain/iam.ts";
 
 export interface AccessKey {
   userName: string;
@@ -55,14 +57,27 @@ export function loadOrCreateIdentity(dataDir: string): Identity {
 }
 
 export function principalOf(identity: Identity, key: AccessKey): Principal {
-  return { accountId: identity.accountId, arn: `arn:aws:iam::${identity.accountId}:user/${key.userName}`, userId: key.userId };
+  return { accountId: identity.accountId, arn: `arn:aws:iam::${identity.accountId}:user/${key.userName}`, userId: key.userId, admin: true };
 }
 
-export function credentialLookup(identity: Identity): CredentialLookup {
+/** The admin key first (no database read), then IAM users' active keys and STS sessions. */
+export function credentialLookup(identity: Identity, iam?: IamEngine): CredentialLookup {
   const admin: SigningCredential = {
     accessKeyId: identity.admin.accessKeyId,
     secretAccessKey: identity.admin.secretAccessKey,
     principal: principalOf(identity, identity.admin),
   };
-  return (accessKeyId) => (accessKeyId === admin.accessKeyId ? admin : undefined);
+  return (accessKeyId) => {
+    if (accessKeyId === admin.accessKeyId) return admin;
+    const found = iam?.credential(accessKeyId);
+    if (found === undefined) return undefined;
+    const principal: Principal = { ...found.principal };
+    return {
+      accessKeyId: found.accessKeyId,
+      secretAccessKey: found.secretAccessKey,
+      principal,
+      ...(found.sessionToken === undefined ? {} : { sessionToken: found.sessionToken }),
+      ...(found.expiresAt === undefined ? {} : { expiresAt: found.expiresAt }),
+    };
+  };
 }

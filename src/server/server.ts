@@ -24,7 +24,19 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
 import { logsService } from "../api/logs/logs-service.ts";
 import { SqliteLogsEngine } from "../logs/sqlite-logs-engine.ts";
+import { acmService } from "../api/acm/acm-service.ts";
+import { elbv2Service } from "../api/elbv2/elbv2-service.ts";
+import { SqliteElbEngine } from "../elb/sqlite-elb-engine.ts";
+import { LoadBalancerDataPlane } from "../lb/load-balancer-data-plane.ts";
+import { iamService } from "../api/iam/iam-service.ts";
+import { SqliteIamEngine } from "../iam/sqlite-iam-engine.ts";
+import { secretsManagerService } from "../api/secretsmanager/secretsmanager-service.ts";
+import { ssmService } from "../api/ssm/ssm-service.ts";
+import { loadMasterKey } from "../secrets/master-key.ts";
+import { openSecretsDatabase } from "../secrets/secrets-database.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
+import { ecsRotationRunner } from "./rotation-runner.ts";
+import { taskIdentity } from "./task-identity.ts";
 import { agentHttpHandler } from "./agent-http.ts";
 import { loadOrCreateAgentToken } from "./agent-token.ts";
 import { type Identity, credentialLookup, loadOrCreateIdentity, principalOf } from "./identity.ts";
@@ -47,9 +59,14 @@ export interface ServerConfig {
   port: number;
   host: string;
   logger: Logger;
+  /** Load balancer proxy worker processes (0: proxy in the server process). */
+  lbWorkers?: number;
   /** How long STOPPED tasks stay describable; ECS guarantees at least an hour. */
   stoppedTaskRetentionMs?: number;
   agent?: EmbeddedAgentConfig;
+  /** The secrets master key as 64 hex characters or base64 (BERTH_MASTER_KEY); else masterKeyFile; else <dataDir>/master.key. */
+  masterKey?: string;
+  masterKeyFile?: string;
 }
 
 export interface RunningServer {
@@ -68,21 +85,61 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const deps = { store, clock: systemClock, ids: randomIds };
   const logs = new SqliteLogsEngine({ path: join(config.dataDir, "logs.db"), clock: systemClock });
+  // Instance targets are reached at the address their host port is published on.
+  const instanceAddresses = new Map<string, string>();
+  const elb = new SqliteElbEngine({
+    path: join(config.dataDir, "elb.db"),
+    clock: systemClock,
+    instanceAddress: (id) => instanceAddresses.get(id),
+  });
+  const masterKey = loadMasterKey({
+    dataDir: config.dataDir,
+    ...(config.masterKey !== undefined ? { keyText: config.masterKey } : {}),
+    ...(config.masterKeyFile !== undefined ? { keyFile: config.masterKeyFile } : {}),
+  });
+  const secrets = openSecretsDatabase({
+    path: join(config.dataDir, "secrets.db"),
+    masterKey,
+    clock: systemClock,
+    logger: config.logger,
+    runner: ecsRotationRunner(deps, (agentId) => signals.notify(agentId)),
+  });
   const signals = new AgentSignals();
-  const services = new ServiceController({ deps, notifyAgent: signals.notify, logger: config.logger });
+  const dataPlane = new LoadBalancerDataPlane({ logger: config.logger, workers: config.lbWorkers ?? 0 });
+  const stopLoadBalancing = connectLoadBalancing(elb, dataPlane, config.logger);
+  const services = new ServiceController({
+    deps,
+    notifyAgent: signals.notify,
+    logger: config.logger,
+    elb,
+    noteInstanceAddress: (id, address) => instanceAddresses.set(id, address),
+  });
   const admin = principalOf(identity, identity.admin);
+  const iam = new SqliteIamEngine({ path: join(config.dataDir, "iam.db"), accountId: identity.accountId, clock: systemClock, adminArn: admin.arn });
   const handle = createApi({
     services: [
       ecsService(deps, signals.notify, services.enqueue),
       logsService(logs),
-      stsService((arn) => (arn === admin.arn ? admin : undefined)),
+      elbv2Service(elb),
+      acmService(elb),
+      secretsManagerService(secrets.secrets),
+      ssmService(secrets.parameters),
+      stsService((arn) => (arn === admin.arn ? admin : iam.principal(arn)), iam),
+      iamService(iam),
     ],
-    credentials: credentialLookup(identity),
+    credentials: credentialLookup(identity, iam),
+    iam,
     clock: systemClock,
     ids: randomIds,
     logger: config.logger,
   });
-  const channel = inProcessAgentChannel(deps, signals, identity.accountId, logs);
+  const channel = inProcessAgentChannel(
+    deps,
+    signals,
+    identity.accountId,
+    logs,
+    taskIdentity({ iam, secrets: secrets.secrets, parameters: secrets.parameters, accountId: identity.accountId }),
+  );
   const http = createHttpServer(handle, config.logger, undefined, agentHttpHandler(channel, agentToken, config.logger));
   await new Promise<void>((resolve, reject) => {
     http.once("error", reject);
@@ -103,6 +160,18 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     logs.enforceRetention(Date.now()).catch((e: unknown) => config.logger.warn("log retention failed", { error: String(e) }));
   }, 60_000);
   logRetention.unref();
+  // Once a minute: start due rotations and purge secrets past their recovery window; failures retry later.
+  const secretsHousekeeping = setInterval(() => {
+    const now = Date.now();
+    secrets.secrets.purgeDeleted(now).catch((e: unknown) => config.logger.warn("secret purge failed", { error: String(e) }));
+    secrets.secrets
+      .dueRotations(now)
+      .then((due) => {
+        for (const d of due) secrets.secrets.rotate(d.scope, d.arn).catch(() => undefined); // the engine logs failures
+      })
+      .catch((e: unknown) => config.logger.warn("rotation scan failed", { error: String(e) }));
+  }, 60_000);
+  secretsHousekeeping.unref();
   services.start();
 
   let agent: Agent | undefined;
@@ -118,6 +187,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       availabilityZone: a.availabilityZone,
       bindIp: a.bindIp,
       pullBehavior: a.pullBehavior,
+      apiUrl: url,
       logger: config.logger,
       ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),
       ...(a.cleanupMs !== undefined ? { cleanupMs: a.cleanupMs } : {}),
@@ -133,6 +203,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     async close() {
       clearInterval(sweeps);
       clearInterval(logRetention);
+      clearInterval(secretsHousekeeping);
       services.stop();
       await agent?.stop();
       await new Promise<void>((resolve) => {
@@ -141,8 +212,44 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       });
       await store.close();
       await logs.close();
+      await stopLoadBalancing();
+      await dataPlane.close();
+      await elb.close();
+      await secrets.close();
+      await iam.close();
     },
   };
   if (agent) running.agent = agent;
   return running;
+}
+
+/**
+ * The ELBv2 control plane drives the data plane with whole snapshots (coalesced: at most one
+ * apply runs, the newest snapshot wins) and takes back target health; once a second it also
+ * completes deregistrations whose delay has passed. Returns the function that stops this.
+ */
+function connectLoadBalancing(elb: SqliteElbEngine, dataPlane: LoadBalancerDataPlane, logger: Logger): () => Promise<void> {
+  let applying: Promise<void> = Promise.resolve();
+  let queued = false;
+  const push = (): void => {
+    if (queued) return;
+    queued = true;
+    applying = applying.then(async () => {
+      queued = false;
+      await dataPlane.apply(elb.snapshot()).catch((e: unknown) => logger.warn("load balancer update failed", { error: String(e) }));
+    });
+  };
+  const unsubscribe = elb.onChange(push);
+  dataPlane.onHealthChange(() => elb.applyHealth(dataPlane.targetHealth()));
+  const ticker = setInterval(() => {
+    elb.tick(Date.now());
+    elb.applyHealth(dataPlane.targetHealth());
+  }, 1000);
+  ticker.unref();
+  push();
+  return async () => {
+    clearInterval(ticker);
+    unsubscribe();
+    await applying;
+  };
 }

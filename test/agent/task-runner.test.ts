@@ -1,7 +1,7 @@
 // TaskRunner lifecycle rules on the fake runtime: fast, no Docker.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { DesiredTask, TaskReport } from "../../src/protocol/agent-protocol.ts";
+import type { DesiredTask, TaskReport, TaskSecretsResult } from "../../src/protocol/agent-protocol.ts";
 import { FakeRuntime } from "../../src/runtime/fake-runtime.ts";
 import { type RunnerDeps, TaskRunner } from "../../src/agent/task-runner.ts";
 
@@ -33,7 +33,7 @@ function desired(containers: Record<string, unknown>[], networkMode: "bridge" | 
   };
 }
 
-function harness(runtime: FakeRuntime) {
+function harness(runtime: FakeRuntime, secrets: TaskSecretsResult = { ok: true, containers: {} }) {
   const reports: TaskReport[] = [];
   const deps: RunnerDeps = {
     runtime,
@@ -44,6 +44,7 @@ function harness(runtime: FakeRuntime) {
     network: { provision: async () => ({ pauseId: "pause", ipAddress: "10.0.0.2" }), release: async () => undefined },
     extraEnv: () => ({}),
     report: (r) => reports.push(r),
+    secrets: async () => secrets,
     logs: { prepare: async () => undefined, follow: () => undefined, forget: () => undefined },
     pollMs: 10,
     cleanupMs: 60_000,
@@ -117,6 +118,47 @@ describe("TaskRunner", () => {
     await runner.done;
     assert.equal(h.last().stopCode, "TaskFailedToStart");
     assert.match(h.last().stoppedReason ?? "", /^CannotPullContainerError: /);
+  });
+
+  test("secrets become environment variables that win over environment; registry credentials reach the pull", async () => {
+    const runtime = new FakeRuntime();
+    runtime.addImage("registry.local:5000/app:1");
+    const h = harness(runtime, {
+      ok: true,
+      containers: { web: { env: { DB_PASSWORD: "s3cret" }, registryAuth: { username: "u", password: "p" } } },
+    });
+    h.deps.pullBehavior = "default";
+    const runner = new TaskRunner(
+      h.deps,
+      desired([
+        {
+          name: "web",
+          image: "registry.local:5000/app:1",
+          environment: [{ name: "DB_PASSWORD", value: "placeholder" }, { name: "MODE", value: "prod" }],
+          secrets: [{ name: "DB_PASSWORD", valueFrom: "arn:aws:ssm:us-east-1:123456789012:parameter/prod/db" }],
+          repositoryCredentials: { credentialsParameter: "arn:aws:secretsmanager:us-east-1:123456789012:secret:reg-AbCdEf" },
+        },
+      ]),
+    );
+    await waitUntil(() => h.last().lastStatus === "RUNNING");
+    const env = runtime.specOf(h.last().containers[0]!.runtimeId!)?.env ?? [];
+    assert.ok(env.includes("DB_PASSWORD=s3cret"), `the secret's value is in the environment: ${env.join(" ")}`);
+    assert.ok(env.includes("MODE=prod"), "plain environment stays");
+    assert.deepEqual(runtime.pulls.at(-1)?.auth, { username: "u", password: "p", serveraddress: "registry.local:5000" });
+    runner.update({ ...desired([]), spec: runner.snapshot().spec, desiredStatus: "STOPPED" });
+    await runner.done;
+  });
+
+  test("a secret the server cannot resolve stops the task with ResourceInitializationError before any pull", async () => {
+    const runtime = new FakeRuntime();
+    runtime.addImage(IMAGE);
+    const h = harness(runtime, { ok: false, message: "execution resource retrieval failed: AccessDeniedException: no" });
+    const runner = new TaskRunner(h.deps, desired([{ name: "web", secrets: [{ name: "X", valueFrom: "/prod/x" }] }]));
+    await runner.done;
+    assert.equal(h.last().stopCode, "TaskFailedToStart");
+    assert.equal(h.last().stoppedReason, "ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: AccessDeniedException: no");
+    assert.equal(runtime.pulls.length, 0, "nothing was pulled");
+    assert.equal(h.last().containers[0]?.runtimeId, undefined, "no container was created");
   });
 
   test("OOM is reported in ECS's words", async () => {

@@ -189,6 +189,26 @@ describe("deployment plan", () => {
     assert.ok(messages(noGrace.service).includes(`(service web) (task ${sick.taskId}) failed container health checks.`), "event names the task");
   });
 
+  test("behind a load balancer a task counts only once its targets are healthy", () => {
+    const svc = service([deployment("d2"), deployment("d1", { status: "ACTIVE", rolloutState: "COMPLETED" })]);
+    const old = [1, 2, 3].map(() => task("d1", "running", { hasHealthCheck: false, startedAt: NOW - 100_000, lb: { state: "healthy" } }));
+    const fresh = [1, 2, 3].map(() => task("d2", "running", { hasHealthCheck: false, startedAt: NOW - 100_000, lb: { state: "initial" } }));
+    assert.deepEqual(plan(svc, [...old, ...fresh]).stop, [], "new tasks whose targets are still initial do not let old ones go, however long they ran");
+    const healthy = fresh.map((t) => ({ ...t, lb: { state: "healthy" as const } }));
+    assert.equal(plan(svc, [...old, ...healthy]).stop.length, 3, "healthy targets free the old tasks");
+  });
+
+  test("a task whose target fails ELB health checks is replaced with ECS's stop reason and event", () => {
+    const arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef";
+    const bad = task("d1", "running", { hasHealthCheck: false, startedAt: NOW - 100_000, lb: { state: "unhealthy", targetGroupArn: arn, port: 8080, reason: "Health checks failed with these codes: [500]" } });
+    const good = [1, 2].map(() => task("d1", "running", { hasHealthCheck: false, startedAt: NOW - 100_000, lb: { state: "healthy" } }));
+    const p = plan(service([deployment("d1", { rolloutState: "COMPLETED" })]), [bad, ...good]);
+    assert.deepEqual(p.stop, [{ taskId: bad.taskId, reason: `Task failed ELB health checks in (target-group ${arn})` }]);
+    assert.ok(messages(p.service).includes(`(service web) (task ${bad.taskId}) (port 8080) is unhealthy in (target-group ${arn}) due to (reason Health checks failed with these codes: [500]).`), messages(p.service).join("\n"));
+    const graced = plan(service([deployment("d1", { rolloutState: "COMPLETED" })], { healthCheckGracePeriodSeconds: 600 }), [bad, ...good]);
+    assert.deepEqual(graced.stop, [], "inside the grace period ELB health is ignored");
+  });
+
   test("scale in stops pending tasks first, then from the fullest zone", () => {
     const svc = service([deployment("d1", { rolloutState: "COMPLETED" })], { desiredCount: 2 });
     const tasks = [task("d1", "healthy", { availabilityZone: "a" }), task("d1", "healthy", { availabilityZone: "a" }), task("d1", "healthy", { availabilityZone: "b" }), task("d1", "pending", { availabilityZone: "b" })];

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DescribeTasksCommand, ECSClient, type Task } from "@aws-sdk/client-ecs";
-import { silentLogger } from "../../src/core/logger.ts";
+import { type Logger, silentLogger } from "../../src/core/logger.ts";
 import type { Identity } from "../../src/server/identity.ts";
 import { loadOrCreateIdentity } from "../../src/server/identity.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
@@ -35,6 +35,8 @@ export interface TestServerOptions {
   dataDir?: string;
   /** Run the embedded agent on real Docker (the default runtime) or on the given runtime. */
   agent?: boolean | Partial<EmbeddedAgentConfig> & { runtime?: Runtime };
+  /** Where the server logs (silent unless given), e.g. to check what it never logs. */
+  logger?: Logger;
 }
 
 /** An in-process server on a free port; close() also removes its data dir. */
@@ -58,7 +60,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...overrides,
     };
   }
-  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: silentLogger, ...(agent ? { agent } : {}) });
+  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: options.logger ?? silentLogger, ...(agent ? { agent } : {}) });
   return {
     url: server.url,
     dataDir,

@@ -1,0 +1,213 @@
+/**
+ * An ALB listener (HTTP or HTTPS): routes each request by the listener's rules to a forward,
+ * redirect or fixed-response action, picks the target group (weights, group stickiness) and the
+ * target (algorithm, lb_cookie stickiness), and hands it to http-proxy or, for upgrades, to
+ * websocket-tunnel. Its configuration is swapped in place by each snapshot; the socket stays.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import type { ActionSpec, ListenerSpec, LoadBalancerSpec } from "../protocol/lb-protocol.ts";
+import { sendElbPage, sendFixed, writeRawElbPage } from "./alb-responses.ts";
+import { clientAddress, forward } from "./http-proxy.ts";
+import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
+import { actionFor, type CompiledRules, compileRules, hostWithoutPort, type RequestFacts } from "./rules.ts";
+import { GROUP_COOKIE, openValue, readCookie, sealValue, stickyCookies, TARGET_COOKIE } from "./stickiness.ts";
+import type { PoolTarget, TargetPool } from "./target-pool.ts";
+import { type TlsMaterial, tlsServerOptions } from "./tls-contexts.ts";
+import { tunnel } from "./websocket-tunnel.ts";
+
+const DEFAULT_IDLE_SECONDS = 60;
+
+interface ListenerConfig {
+  spec: ListenerSpec;
+  rules: CompiledRules;
+  idleMs: number;
+  proto: "http" | "https";
+  lb: LbCounters;
+}
+
+type Choice = { kind: "target"; pool: TargetPool; target: PoolTarget; tg: TgCounters; setCookies: string[] } | { kind: "status"; status: number };
+
+export class HttpListener {
+  readonly server: Server;
+  private config: ListenerConfig;
+
+  constructor(
+    private ctx: ProxyContext,
+    spec: ListenerSpec,
+    lb: LoadBalancerSpec,
+    tls: TlsMaterial | undefined,
+  ) {
+    this.config = this.configure(spec, lb);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server = tls ? createHttpsServer(tlsServerOptions(tls, spec.sslPolicy), handler) : createHttpServer(handler);
+    this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on("connection", (socket: Socket) => {
+      const counters = this.config.lb;
+      counters.activeConnections++;
+      socket.once("close", () => counters.activeConnections--);
+    });
+    this.server.on("clientError", (_error, socket: Socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      else socket.destroy();
+    });
+    this.applyTimeouts();
+  }
+
+  /** New rules, actions and attributes, in place: open connections carry on. */
+  update(spec: ListenerSpec, lb: LoadBalancerSpec, tls: TlsMaterial | undefined): void {
+    this.config = this.configure(spec, lb);
+    if (tls && "setSecureContext" in this.server) (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext(tlsServerOptions(tls, spec.sslPolicy));
+    this.applyTimeouts();
+  }
+
+  private configure(spec: ListenerSpec, lb: LoadBalancerSpec): ListenerConfig {
+    const idleSeconds = Number(lb.attributes["idle_timeout.timeout_seconds"] ?? DEFAULT_IDLE_SECONDS);
+    return {
+      spec,
+      rules: compileRules(spec),
+      idleMs: (Number.isFinite(idleSeconds) && idleSeconds > 0 ? idleSeconds : DEFAULT_IDLE_SECONDS) * 1000,
+      proto: spec.protocol === "HTTPS" ? "https" : "http",
+      lb: this.ctx.counters.lb(lb.arn),
+    };
+  }
+
+  /** The idle timeout closes idle client connections; a request waiting on its target is the 504's business. */
+  private applyTimeouts(): void {
+    this.server.keepAliveTimeout = this.config.idleMs;
+    this.server.headersTimeout = this.config.idleMs + 1000;
+    this.server.requestTimeout = 0;
+    this.server.timeout = 0;
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const config = this.config;
+    config.lb.requestCount++;
+    const facts = requestFacts(req);
+    const action = actionFor(config.rules, facts);
+    if (!action) return this.elbStatus(res, config, 503);
+    if (action.type === "fixed-response") {
+      const status = Number(action.statusCode);
+      if (status >= 500) config.lb.elb5xx++;
+      else if (status >= 400) config.lb.elb4xx++;
+      return sendFixed(res, status, action.contentType, action.messageBody);
+    }
+    if (action.type === "redirect") {
+      const status = action.statusCode === "HTTP_301" ? 301 : 302;
+      return sendElbPage(res, status, { Location: redirectLocation(action, facts, config) });
+    }
+    const choice = this.choose(action, req, config);
+    if (choice.kind === "status") return this.elbStatus(res, config, choice.status);
+    forward(this.ctx, req, res, choice.target, { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: choice.tg, setCookies: choice.setCookies });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const config = this.config;
+    config.lb.requestCount++;
+    const action = actionFor(config.rules, requestFacts(req));
+    if (!action || action.type !== "forward") {
+      // A WebSocket handshake routed to a redirect or fixed response gets no tunnel.
+      config.lb.elb4xx++;
+      return writeRawElbPage(socket, 400);
+    }
+    const choice = this.choose(action, req, config);
+    if (choice.kind === "status") {
+      config.lb.elb5xx++;
+      return writeRawElbPage(socket, choice.status);
+    }
+    tunnel(this.ctx, req, socket, head, choice.target, {
+      proto: config.proto,
+      port: config.spec.port,
+      idleMs: config.idleMs,
+      lb: config.lb,
+      tg: choice.tg,
+      groupArn: choice.pool.arn,
+      setCookies: choice.setCookies,
+    });
+  }
+
+  private elbStatus(res: ServerResponse, config: ListenerConfig, status: number): void {
+    config.lb.elb5xx++;
+    sendElbPage(res, status);
+  }
+
+  /** The target group (weighted, group-sticky) and the target (lb_cookie-sticky) for a forward. */
+  private choose(action: Extract<ActionSpec, { type: "forward" }>, req: IncomingMessage, config: ListenerConfig): Choice {
+    const setCookies: string[] = [];
+    const now = this.ctx.clock.now();
+    const secure = config.proto === "https";
+    const groups = action.targetGroups.filter((g) => g.weight > 0 || action.targetGroups.length === 1);
+    let groupArn: string | undefined;
+    const groupSticky = action.stickiness?.enabled === true && groups.length > 1;
+    if (groupSticky) {
+      const remembered = openValue(this.ctx.cookieKey, readCookie(req.headers.cookie, GROUP_COOKIE));
+      if (remembered && groups.some((g) => g.arn === remembered)) groupArn = remembered;
+    }
+    groupArn ??= weightedGroup(groups);
+    if (groupArn === undefined) return { kind: "status", status: 503 };
+    if (groupSticky) setCookies.push(...stickyCookies(GROUP_COOKIE, sealValue(this.ctx.cookieKey, groupArn), action.stickiness?.durationSeconds ?? 3600, now, secure));
+    const pool = this.ctx.pools.get(groupArn);
+    if (!pool) return { kind: "status", status: 503 };
+    const sticky = pool.stickiness;
+    let target: PoolTarget | undefined;
+    if (sticky) {
+      const key = openValue(this.ctx.cookieKey, readCookie(req.headers.cookie, TARGET_COOKIE));
+      const remembered = key === undefined ? undefined : pool.get(key);
+      if (remembered && pool.candidates().includes(remembered)) target = remembered;
+    }
+    target ??= pool.pick(now);
+    if (!target) return { kind: "status", status: 503 };
+    if (sticky) setCookies.push(...stickyCookies(TARGET_COOKIE, sealValue(this.ctx.cookieKey, target.key), sticky.durationSeconds, now, secure));
+    return { kind: "target", pool, target, tg: this.ctx.counters.tg(groupArn), setCookies };
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeIdleConnections();
+    // Requests still running when the listener goes get until the idle timeout to finish.
+    setTimeout(() => this.server.closeAllConnections(), this.config.idleMs).unref();
+  }
+}
+
+function requestFacts(req: IncomingMessage): RequestFacts {
+  const url = req.url ?? "/";
+  const q = url.indexOf("?");
+  return {
+    method: req.method ?? "GET",
+    path: q === -1 ? url : url.slice(0, q),
+    query: q === -1 ? "" : url.slice(q + 1),
+    headers: req.headers,
+    sourceIp: clientAddress(req),
+  };
+}
+
+function weightedGroup(groups: { arn: string; weight: number }[]): string | undefined {
+  if (groups.length <= 1) return groups[0]?.arn;
+  const total = groups.reduce((sum, g) => sum + g.weight, 0);
+  let roll = Math.random() * total;
+  for (const g of groups) {
+    roll -= g.weight;
+    if (roll < 0) return g.arn;
+  }
+  return groups[groups.length - 1]?.arn;
+}
+
+/** ALB's redirect: #{protocol}, #{host}, #{port}, #{path} (without its leading "/") and #{query} reused from the request. */
+export function redirectLocation(action: Extract<ActionSpec, { type: "redirect" }>, facts: RequestFacts, config: { proto: string; spec: { port: number } }): string {
+  const values: Record<string, string> = {
+    protocol: config.proto,
+    host: hostWithoutPort(facts.headers.host ?? ""),
+    port: String(config.spec.port),
+    path: facts.path.replace(/^\//, ""),
+    query: facts.query,
+  };
+  const fill = (template: string): string => template.replace(/#\{(protocol|host|port|path|query)\}/g, (_m, name: string) => values[name] ?? "");
+  const protocol = fill(action.protocol || "#{protocol}").toLowerCase();
+  const host = fill(action.host || "#{host}");
+  const port = fill(action.port || "#{port}");
+  const path = fill(action.path || "/#{path}");
+  const query = fill(action.query ?? "#{query}");
+  const defaultPort = (protocol === "http" && port === "80") || (protocol === "https" && port === "443");
+  return `${protocol}://${host}${defaultPort ? "" : `:${port}`}${path.startsWith("/") ? path : `/${path}`}${query ? `?${query}` : ""}`;
+}

@@ -1,0 +1,472 @@
+/**
+ * The ParameterStore on `<dataDir>/secrets.db` (opened by secrets-database.ts): parameters,
+ * their versions (at most 100, as Parameter Store keeps them), labels and tags. SecureString
+ * values are sealed by envelope.ts (AAD: region, account, name and version) and only the sealed
+ * blob is stored; a read without decryption returns that blob in base64, never the plaintext.
+ * Each mutation is one transaction; a resolved call is on disk.
+ */
+import type { Clock } from "../core/clock.ts";
+import { BerthError, ErrorCode } from "../core/errors.ts";
+import {
+  parameterArn,
+  parseParameterName,
+  splitSelector,
+  type ParameterHistoryEntry,
+  type ParameterMetadata,
+  type ParameterReference,
+  type ParameterStore,
+  type ParameterStringFilter,
+  type ParameterTier,
+  type ParameterType,
+  type ParameterValue,
+  type PutParameterInput,
+  type ResourceTag,
+  type SecretsScope,
+} from "../domain/secrets.ts";
+import type { Envelope } from "./envelope.ts";
+import {
+  MAX_LABELS,
+  MAX_VERSIONS,
+  checkAllowedPattern,
+  checkDataType,
+  checkParameterName,
+  compileFilters,
+  effectiveTier,
+  normalizePath,
+  underPath,
+  validLabel,
+  type FilterSubject,
+} from "./parameter-rules.ts";
+import { decodeToken, encodeToken } from "./secret-rows.ts";
+import type { SecretsSql } from "./secrets-schema.ts";
+
+interface ParameterRow {
+  id: number;
+  region: string;
+  account: string;
+  name: string;
+  latest: number;
+  tags: string;
+}
+
+interface VersionRow {
+  version: number;
+  type: ParameterType;
+  value: string | null;
+  sealed: Buffer | null;
+  description: string | null;
+  allowed_pattern: string | null;
+  key_id: string | null;
+  data_type: string;
+  tier: ParameterTier;
+  policies: string | null;
+  modified: number;
+  modified_user: string;
+  labels: string;
+}
+
+export interface SqliteParameterStoreDeps {
+  db: SecretsSql;
+  envelope: Envelope;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+const notFound = (name: string): BerthError => new BerthError(ErrorCode.ParameterNotFound, `Parameter ${name} not found.`);
+const versionNotFound = (selector: string, name: string): BerthError =>
+  new BerthError(ErrorCode.ParameterVersionNotFound, `Systems Manager could not find version ${selector} of ${name}. Verify the version and try again.`);
+const validation = (message: string): BerthError => new BerthError(ErrorCode.Validation, message);
+const labelsOf = (v: VersionRow): string[] => JSON.parse(v.labels) as string[];
+const tagsOf = (p: ParameterRow): ResourceTag[] => JSON.parse(p.tags) as ResourceTag[];
+const DEFAULT_KEY_ID = "alias/aws/ssm";
+
+export class SqliteParameterStore implements ParameterStore {
+  private readonly db: SecretsSql;
+
+  constructor(private readonly deps: SqliteParameterStoreDeps) {
+    this.db = deps.db;
+  }
+
+  // --- lookups ------------------------------------------------------------------------------
+
+  /*
+   * in: a name or parameter ARN (no selector); out: the row or undefined. An ARN's one-level
+   * resource "parameter/db" may name "db" or "/db": both are tried, in that order.
+   */
+  private lookup(scope: SecretsScope, nameOrArn: string): { row: ParameterRow | undefined; scope: SecretsScope; name: string } {
+    const parsed = parseParameterName(scope, nameOrArn);
+    // An ARN may name another region, never another account.
+    if (parsed.scope.accountId !== scope.accountId) return { row: undefined, scope: parsed.scope, name: parsed.name };
+    const candidates = nameOrArn.startsWith("arn:") && !parsed.name.startsWith("/") ? [parsed.name, `/${parsed.name}`] : [parsed.name];
+    for (const name of candidates) {
+      const row = this.db
+        .sql("SELECT * FROM parameters WHERE region = ? AND account = ? AND name = ?")
+        .get(parsed.scope.region, parsed.scope.accountId, name) as ParameterRow | undefined;
+      if (row) return { row, scope: parsed.scope, name };
+    }
+    return { row: undefined, scope: parsed.scope, name: parsed.name };
+  }
+
+  private versionRow(id: number, version: number): VersionRow | undefined {
+    return this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? AND version = ?").get(id, version) as VersionRow | undefined;
+  }
+
+  private identity(p: ParameterRow, version: number): string {
+    return `ssm\n${p.region}\n${p.account}\n${p.name}\n${version}`;
+  }
+
+  private valueOf(p: ParameterRow, v: VersionRow, withDecryption: boolean): string {
+    if (v.type !== "SecureString") return v.value ?? "";
+    if (!withDecryption) return v.sealed!.toString("base64");
+    return this.deps.envelope.open(v.sealed!, this.identity(p, v.version)).toString("utf8");
+  }
+
+  private toValue(p: ParameterRow, v: VersionRow, withDecryption: boolean, selector?: string): ParameterValue {
+    return {
+      name: p.name,
+      type: v.type,
+      value: this.valueOf(p, v, withDecryption),
+      version: v.version,
+      ...(selector !== undefined ? { selector } : {}),
+      lastModifiedDate: v.modified,
+      arn: parameterArn({ region: p.region, accountId: p.account }, p.name),
+      dataType: v.data_type,
+    };
+  }
+
+  private toMetadata(p: ParameterRow, v: VersionRow): ParameterMetadata {
+    return {
+      name: p.name,
+      arn: parameterArn({ region: p.region, accountId: p.account }, p.name),
+      type: v.type,
+      ...(v.key_id !== null ? { keyId: v.key_id } : {}),
+      lastModifiedDate: v.modified,
+      lastModifiedUser: v.modified_user,
+      ...(v.description !== null ? { description: v.description } : {}),
+      ...(v.allowed_pattern !== null ? { allowedPattern: v.allowed_pattern } : {}),
+      version: v.version,
+      tier: v.tier,
+      policies: policiesOf(v.policies),
+      dataType: v.data_type,
+    };
+  }
+
+  /* in: "name", "name:3" or "name:label" (or an ARN); guard: ParameterNotFound / ParameterVersionNotFound. */
+  private resolve(scope: SecretsScope, input: string): { p: ParameterRow; v: VersionRow; selector?: string } {
+    const sel = splitSelector(input);
+    if (sel.invalid) throw notFound(input);
+    const { row } = this.lookup(scope, sel.name);
+    if (!row) throw notFound(input);
+    if (sel.version !== undefined) {
+      const v = this.versionRow(row.id, sel.version);
+      if (!v) throw versionNotFound(String(sel.version), sel.name);
+      return { p: row, v, selector: sel.selector! };
+    }
+    if (sel.label !== undefined) {
+      const v = (this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(row.id) as VersionRow[]).find((r) =>
+        labelsOf(r).includes(sel.label!),
+      );
+      if (!v) throw versionNotFound(sel.label, sel.name);
+      return { p: row, v, selector: sel.selector! };
+    }
+    return { p: row, v: this.versionRow(row.id, row.latest)! };
+  }
+
+  private latest(p: ParameterRow): VersionRow {
+    return this.versionRow(p.id, p.latest)!;
+  }
+
+  private subject(p: ParameterRow, v: VersionRow): FilterSubject {
+    const labels = (this.db.sql("SELECT labels FROM parameter_versions WHERE parameter_id = ?").all(p.id) as { labels: string }[]).flatMap(
+      (r) => JSON.parse(r.labels) as string[],
+    );
+    return { name: p.name, type: v.type, ...(v.key_id !== null ? { keyId: v.key_id } : {}), tier: v.tier, dataType: v.data_type, labels, tags: tagsOf(p) };
+  }
+
+  private all(scope: SecretsScope): ParameterRow[] {
+    return this.db.sql("SELECT * FROM parameters WHERE region = ? AND account = ? ORDER BY name").all(scope.region, scope.accountId) as ParameterRow[];
+  }
+
+  // --- writes -------------------------------------------------------------------------------
+
+  async putParameter(scope: SecretsScope, input: PutParameterInput): Promise<{ version: number; tier: ParameterTier }> {
+    checkParameterName(input.name);
+    if (input.value.length === 0) {
+      throw validation("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1.");
+    }
+    if (input.tags?.length && input.overwrite) {
+      throw validation(
+        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
+      );
+    }
+    if (input.dataType !== undefined) checkDataType(input.dataType);
+    if (input.tags && input.tags.length > 50) throw new BerthError(ErrorCode.TooManyTags, "You can't add more than 50 tags to a resource.");
+    return this.db.tx(() => {
+      const existing = this.db.sql("SELECT * FROM parameters WHERE region = ? AND account = ? AND name = ?").get(scope.region, scope.accountId, input.name) as
+        | ParameterRow
+        | undefined;
+      if (existing && !input.overwrite) {
+        throw new BerthError(ErrorCode.ParameterAlreadyExists, "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.");
+      }
+      const previous = existing ? this.latest(existing) : undefined;
+      const type = input.type ?? previous?.type;
+      if (type === undefined) throw validation("A parameter type is required when you create a parameter.");
+      if (input.keyId !== undefined && type !== "SecureString") throw validation("KeyId is required for SecureString type parameter only.");
+      const allowedPattern = input.allowedPattern ?? previous?.allowed_pattern ?? undefined;
+      if (allowedPattern !== undefined && allowedPattern !== "") checkAllowedPattern(allowedPattern, input.value);
+      const policies = input.policies ?? previous?.policies ?? undefined;
+      const tier = effectiveTier(input.tier, previous?.tier, input.value, policies !== undefined);
+      const now = this.deps.clock.now();
+      let row = existing;
+      if (!row) {
+        const id = this.db
+          .sql("INSERT INTO parameters (region, account, name, latest, tags) VALUES (?, ?, ?, 0, ?)")
+          .run(scope.region, scope.accountId, input.name, JSON.stringify(input.tags ?? [])).lastInsertRowid;
+        row = this.db.sql("SELECT * FROM parameters WHERE id = ?").get(id) as ParameterRow;
+      }
+      const version = row.latest + 1;
+      this.makeRoomFor(row);
+      const secure = type === "SecureString";
+      const keyId = secure ? (input.keyId ?? (previous?.type === "SecureString" ? previous.key_id : null) ?? DEFAULT_KEY_ID) : null;
+      this.db
+        .sql(
+          `INSERT INTO parameter_versions (parameter_id, version, type, value, sealed, description, allowed_pattern, key_id, data_type, tier,
+             policies, modified, modified_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          row.id,
+          version,
+          type,
+          secure ? null : input.value,
+          secure ? this.deps.envelope.seal(Buffer.from(input.value, "utf8"), this.identity(row, version)) : null,
+          input.description ?? previous?.description ?? null,
+          allowedPattern ?? null,
+          keyId,
+          input.dataType ?? previous?.data_type ?? "text",
+          tier,
+          policies ?? null,
+          now,
+          input.user,
+        );
+      this.db.sql("UPDATE parameters SET latest = ? WHERE id = ?").run(version, row.id);
+      return { version, tier };
+    });
+  }
+
+  /* Keeps at most 100 versions: the oldest goes, unless it carries a label. */
+  private makeRoomFor(p: ParameterRow): void {
+    const rows = this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(p.id) as VersionRow[];
+    if (rows.length < MAX_VERSIONS) return;
+    const oldest = rows[0]!;
+    if (labelsOf(oldest).length > 0) {
+      throw new BerthError(
+        ErrorCode.ParameterMaxVersionLimitExceeded,
+        `You attempted to create a new version of ${p.name} by calling the PutParameter API with the overwrite flag. Version ${oldest.version}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.`,
+      );
+    }
+    this.db.sql("DELETE FROM parameter_versions WHERE parameter_id = ? AND version = ?").run(p.id, oldest.version);
+  }
+
+  async labelParameterVersion(scope: SecretsScope, input: { name: string; version?: number; labels: string[] }): Promise<{ invalidLabels: string[]; parameterVersion: number }> {
+    return this.db.tx(() => {
+      const { row } = this.lookup(scope, input.name);
+      if (!row) throw notFound(input.name);
+      const version = input.version ?? row.latest;
+      const target = this.versionRow(row.id, version);
+      if (!target) throw versionNotFound(String(version), input.name);
+      const invalidLabels = input.labels.filter((l) => !validLabel(l));
+      const valid = [...new Set(input.labels.filter(validLabel))];
+      const merged = [...labelsOf(target), ...valid.filter((l) => !labelsOf(target).includes(l))];
+      if (merged.length > MAX_LABELS) {
+        throw new BerthError(
+          ErrorCode.ParameterVersionLabelLimitExceeded,
+          "A parameter version can have maximum 10 labels.Move one or more labels to another version and try again.",
+        );
+      }
+      // A label names one version of a parameter: it moves off any other version.
+      for (const other of this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? AND version != ?").all(row.id, version) as VersionRow[]) {
+        const kept = labelsOf(other).filter((l) => !valid.includes(l));
+        if (kept.length !== labelsOf(other).length) {
+          this.db.sql("UPDATE parameter_versions SET labels = ? WHERE parameter_id = ? AND version = ?").run(JSON.stringify(kept), row.id, other.version);
+        }
+      }
+      this.db.sql("UPDATE parameter_versions SET labels = ? WHERE parameter_id = ? AND version = ?").run(JSON.stringify(merged), row.id, version);
+      return { invalidLabels, parameterVersion: version };
+    });
+  }
+
+  async unlabelParameterVersion(scope: SecretsScope, input: { name: string; version: number; labels: string[] }): Promise<{ removedLabels: string[]; invalidLabels: string[] }> {
+    return this.db.tx(() => {
+      const { row } = this.lookup(scope, input.name);
+      if (!row) throw notFound(input.name);
+      const target = this.versionRow(row.id, input.version);
+      if (!target) throw versionNotFound(String(input.version), input.name);
+      const current = labelsOf(target);
+      const removedLabels = [...new Set(input.labels.filter((l) => current.includes(l)))];
+      const invalidLabels = input.labels.filter((l) => !current.includes(l));
+      this.db
+        .sql("UPDATE parameter_versions SET labels = ? WHERE parameter_id = ? AND version = ?")
+        .run(JSON.stringify(current.filter((l) => !removedLabels.includes(l))), row.id, input.version);
+      return { removedLabels, invalidLabels };
+    });
+  }
+
+  async deleteParameter(scope: SecretsScope, name: string): Promise<void> {
+    this.db.tx(() => {
+      const { row } = this.lookup(scope, name);
+      if (!row) throw notFound(name);
+      this.db.sql("DELETE FROM parameters WHERE id = ?").run(row.id);
+    });
+  }
+
+  async deleteParameters(scope: SecretsScope, names: string[]): Promise<{ deletedParameters: string[]; invalidParameters: string[] }> {
+    return this.db.tx(() => {
+      const deletedParameters: string[] = [];
+      const invalidParameters: string[] = [];
+      for (const name of names) {
+        const { row } = this.lookup(scope, name);
+        if (!row) invalidParameters.push(name);
+        else {
+          this.db.sql("DELETE FROM parameters WHERE id = ?").run(row.id);
+          deletedParameters.push(name);
+        }
+      }
+      return { deletedParameters, invalidParameters };
+    });
+  }
+
+  async addTags(scope: SecretsScope, name: string, tags: ResourceTag[]): Promise<void> {
+    this.db.tx(() => {
+      const row = this.taggable(scope, name);
+      const byKey = new Map(tagsOf(row).map((t) => [t.key, t.value]));
+      for (const t of tags) byKey.set(t.key, t.value);
+      if (byKey.size > 50) throw new BerthError(ErrorCode.TooManyTags, "You can't add more than 50 tags to a resource.");
+      this.db.sql("UPDATE parameters SET tags = ? WHERE id = ?").run(JSON.stringify([...byKey].map(([key, value]) => ({ key, value }))), row.id);
+    });
+  }
+
+  async removeTags(scope: SecretsScope, name: string, keys: string[]): Promise<void> {
+    this.db.tx(() => {
+      const row = this.taggable(scope, name);
+      this.db.sql("UPDATE parameters SET tags = ? WHERE id = ?").run(JSON.stringify(tagsOf(row).filter((t) => !keys.includes(t.key))), row.id);
+    });
+  }
+
+  async listTags(scope: SecretsScope, name: string): Promise<ResourceTag[]> {
+    return tagsOf(this.taggable(scope, name));
+  }
+
+  private taggable(scope: SecretsScope, name: string): ParameterRow {
+    const { row } = this.lookup(scope, name);
+    if (!row) throw new BerthError(ErrorCode.InvalidResourceId, "The resource ID is not valid. Verify the ID and try again.");
+    return row;
+  }
+
+  // --- reads --------------------------------------------------------------------------------
+
+  async getParameter(scope: SecretsScope, name: string, withDecryption: boolean): Promise<ParameterValue> {
+    const { p, v, selector } = this.resolve(scope, name);
+    return this.toValue(p, v, withDecryption, selector);
+  }
+
+  async getParameters(scope: SecretsScope, names: string[], withDecryption: boolean): Promise<{ parameters: ParameterValue[]; invalidParameters: string[] }> {
+    const parameters: ParameterValue[] = [];
+    const invalidParameters: string[] = [];
+    for (const name of [...new Set(names)]) {
+      try {
+        parameters.push(await this.getParameter(scope, name, withDecryption));
+      } catch (error) {
+        // A missing parameter or version is reported in InvalidParameters, as AWS does.
+        if (error instanceof BerthError && (error.code === ErrorCode.ParameterNotFound || error.code === ErrorCode.ParameterVersionNotFound)) invalidParameters.push(name);
+        else throw error;
+      }
+    }
+    return { parameters, invalidParameters };
+  }
+
+  async getParametersByPath(
+    scope: SecretsScope,
+    query: { path: string; recursive?: boolean; filters?: ParameterStringFilter[]; withDecryption?: boolean; maxResults?: number; nextToken?: string },
+  ): Promise<{ parameters: ParameterValue[]; nextToken?: string }> {
+    const path = normalizePath(query.path);
+    const test = compileFilters(query.filters ?? [], "by-path");
+    const offset = decodeToken(query.nextToken);
+    const limit = query.maxResults ?? 10;
+    const matching = this.all(scope)
+      .filter((p) => underPath(p.name, path, query.recursive === true))
+      .map((p) => ({ p, v: this.latest(p) }))
+      .filter(({ p, v }) => test(this.subject(p, v)));
+    return {
+      parameters: matching.slice(offset, offset + limit).map(({ p, v }) => this.toValue(p, v, query.withDecryption === true)),
+      ...(offset + limit < matching.length ? { nextToken: encodeToken(offset + limit) } : {}),
+    };
+  }
+
+  async describeParameters(
+    scope: SecretsScope,
+    query: { filters?: { key: string; values: string[] }[]; parameterFilters?: ParameterStringFilter[]; maxResults?: number; nextToken?: string },
+  ): Promise<{ parameters: ParameterMetadata[]; nextToken?: string }> {
+    if (query.filters?.length && query.parameterFilters?.length) throw validation("You can use either Filters or ParameterFilters in a single request.");
+    const test = compileFilters(query.parameterFilters ?? [], "describe");
+    const legacy = query.filters ?? [];
+    const offset = decodeToken(query.nextToken);
+    const limit = query.maxResults ?? 10;
+    const matching = this.all(scope)
+      .map((p) => ({ p, v: this.latest(p) }))
+      .filter(({ p, v }) => legacy.every((f) => legacyMatch(f, p.name, v)) && test(this.subject(p, v)));
+    return {
+      parameters: matching.slice(offset, offset + limit).map(({ p, v }) => this.toMetadata(p, v)),
+      ...(offset + limit < matching.length ? { nextToken: encodeToken(offset + limit) } : {}),
+    };
+  }
+
+  async getParameterHistory(
+    scope: SecretsScope,
+    query: { name: string; withDecryption?: boolean; maxResults?: number; nextToken?: string },
+  ): Promise<{ parameters: ParameterHistoryEntry[]; nextToken?: string }> {
+    const { row } = this.lookup(scope, query.name);
+    if (!row) throw notFound(query.name);
+    const offset = decodeToken(query.nextToken);
+    const limit = query.maxResults ?? 50;
+    const versions = this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(row.id) as VersionRow[];
+    return {
+      parameters: versions.slice(offset, offset + limit).map((v) => {
+        const { arn: _arn, ...meta } = this.toMetadata(row, v);
+        return { ...meta, value: this.valueOf(row, v, query.withDecryption === true), labels: labelsOf(v) };
+      }),
+      ...(offset + limit < versions.length ? { nextToken: encodeToken(offset + limit) } : {}),
+    };
+  }
+
+  async readReference(reference: ParameterReference): Promise<string> {
+    const scope = { region: reference.region, accountId: reference.accountId };
+    const { p, v } = this.resolve(scope, reference.resourceArn.startsWith("arn:") ? reference.resourceArn : reference.name);
+    return this.valueOf(p, v, true);
+  }
+
+  async close(): Promise<void> {
+    await this.deps.close();
+  }
+}
+
+function legacyMatch(filter: { key: string; values: string[] }, name: string, v: VersionRow): boolean {
+  switch (filter.key) {
+    case "Name":
+      return filter.values.some((value) => name.startsWith(value));
+    case "Type":
+      return filter.values.includes(v.type);
+    default:
+      return v.key_id !== null && filter.values.includes(v.key_id);
+  }
+}
+
+function policiesOf(text: string | null): ParameterMetadata["policies"] {
+  if (text === null) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.map((p: { Type?: string }) => ({ policyText: JSON.stringify(p), policyType: p?.Type ?? "Unknown", policyStatus: "Pending" }));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * What a task may know about itself beyond its definition, for the agent channel: its
+ * `secrets` and `repositoryCredentials`, read with its execution role's permissions (never
+ * handed to a container, never stored), and temporary credentials for its task role. Failures
+ * read as the ECS agent's, since they become the task's stoppedReason.
+ */
+import { BerthError, ErrorCode } from "../core/errors.ts";
+import type { IamEngine } from "../domain/iam.ts";
+import type { EcsSecretReference, ParameterStore, SecretsEngine } from "../domain/secrets.ts";
+import { parseEcsSecretReference } from "../domain/secrets.ts";
+import type { Task } from "../domain/task.ts";
+import type { ContainerSecrets, RoleCredentials, TaskSecretsResult } from "../protocol/agent-protocol.ts";
+import type { TaskIdentity } from "./agent-channel.ts";
+
+export interface TaskIdentityDeps {
+  iam: IamEngine;
+  secrets: SecretsEngine;
+  parameters: ParameterStore;
+  accountId: string;
+  /** Lifetime of task role credentials; the agent replaces them at half-life. */
+  credentialSeconds?: number;
+}
+
+interface SecretEntry {
+  name: string;
+  valueFrom: string;
+}
+
+export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
+  const scopeOf = (task: Task) => ({ region: task.region, accountId: deps.accountId });
+  /** The session the execution role acts in: AWS names it after the task id. */
+  const executionSession = (task: Task, roleArn: string) => `arn:aws:sts::${deps.accountId}:assumed-role/${roleArn.slice(roleArn.lastIndexOf("/") + 1)}/${task.taskId}`;
+
+  async function read(task: Task, valueFrom: string): Promise<string> {
+    const ref: EcsSecretReference = parseEcsSecretReference(valueFrom, scopeOf(task));
+    const role = task.executionRoleArn;
+    const where = ref.service === "ssm" ? "unable to retrieve secrets from ssm" : "unable to retrieve secret from asm";
+    const fetching = ref.service === "ssm" ? "" : `failed to fetch secret ${ref.resourceArn} from secrets manager: `;
+    const fail = (what: string) => new SecretFailure(`execution resource retrieval failed: ${where}: service call has been retried 1 time(s): ${fetching}${what}`);
+    if (!role || !(await deps.iam.roleExists(role))) {
+      throw fail(`AccessDeniedException: ECS was unable to assume the execution role ${role ?? "(none)"} for this task`);
+    }
+    const resource = ref.service === "secretsmanager" ? ((await deps.secrets.resolveArn(scopeOf(task), ref.resourceArn)) ?? ref.resourceArn) : ref.resourceArn;
+    if (!(await deps.iam.isAllowed(role, ref.action, resource))) {
+      const who = executionSession(task, role);
+      throw fail(
+        `AccessDeniedException: User: ${who} is not authorized to perform: ${ref.action} on resource: ${resource} because no identity-based policy allows the ${ref.action} action status code: 400`,
+      );
+    }
+    try {
+      return ref.service === "ssm" ? await deps.parameters.readReference(ref) : await deps.secrets.readReference(ref);
+    } catch (error) {
+      if (!(error instanceof BerthError)) throw error;
+      const name = ref.service === "ssm" ? `invalid parameters: ${ref.name}` : error.message;
+      throw fail(error.code === ErrorCode.ResourceNotFound || error.code === ErrorCode.ParameterNotFound ? `ResourceNotFoundException: ${name}` : error.message);
+    }
+  }
+
+  async function resolveContainer(task: Task, def: Record<string, unknown>): Promise<ContainerSecrets> {
+    const out: ContainerSecrets = { env: {} };
+    for (const s of (def["secrets"] as SecretEntry[] | undefined) ?? []) out.env[s.name] = await read(task, s.valueFrom);
+    const repo = def["repositoryCredentials"] as { credentialsParameter?: string } | undefined;
+    if (repo?.credentialsParameter) {
+      const raw = await read(task, repo.credentialsParameter);
+      let parsed: { username?: unknown; password?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(raw) as { username?: unknown; password?: unknown };
+      } catch {
+        parsed = undefined;
+      }
+      if (typeof parsed?.username !== "string" || typeof parsed.password !== "string") {
+        throw new SecretFailure(`execution resource retrieval failed: registry credentials in ${repo.credentialsParameter} must be a JSON object with username and password`);
+      }
+      out.registryAuth = { username: parsed.username, password: parsed.password };
+    }
+    return out;
+  }
+
+  return {
+    async resolveSecrets(task: Task): Promise<TaskSecretsResult> {
+      const containers: Record<string, ContainerSecrets> = {};
+      try {
+        for (const def of task.resolvedContainers) containers[def["name"] as string] = await resolveContainer(task, def);
+      } catch (error) {
+        if (error instanceof SecretFailure) return { ok: false, message: error.message };
+        if (error instanceof BerthError) return { ok: false, message: `execution resource retrieval failed: ${error.message}` };
+        throw error;
+      }
+      return { ok: true, containers };
+    },
+
+    async credentials(task: Task): Promise<RoleCredentials> {
+      const roleArn = task.taskRoleArn!;
+      const issued = await deps.iam.issueRoleCredentials(roleArn, task.taskId, {
+        durationSeconds: deps.credentialSeconds ?? 3600,
+        servicePrincipal: "ecs-tasks.amazonaws.com",
+      });
+      return {
+        roleArn,
+        accessKeyId: issued.accessKeyId,
+        secretAccessKey: issued.secretAccessKey,
+        sessionToken: issued.sessionToken,
+        expiration: issued.expiration.getTime(),
+      };
+    },
+  };
+}
+
+/** A resolution failure, worded for the task's stoppedReason. */
+class SecretFailure extends Error {}
