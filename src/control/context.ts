@@ -5,6 +5,7 @@
 import type { Scope } from "../core/arn.ts";
 import type { Clock } from "../core/clock.ts";
 import type { IdSource } from "../core/ids.ts";
+import type { ElbEngine } from "../domain/load-balancing.ts";
 import type { Store } from "../store/store.ts";
 
 export interface CallContext {
@@ -18,4 +19,6 @@ export interface ControlDeps {
   store: Store;
   clock: Clock;
   ids: IdSource;
+  /** Load balancing, to check a service's `loadBalancers` (absent: they are not checked). */
+  elb?: ElbEngine;
 }

@@ -65,6 +65,44 @@ function deploymentConfiguration(given: Partial<DeploymentConfiguration> | undef
   return merged;
 }
 
+interface LoadBalancerRef {
+  targetGroupArn?: string;
+  loadBalancerName?: string;
+  containerName?: string;
+  containerPort?: number;
+}
+
+/** What ECS checks of a service's `loadBalancers` before it accepts them, in ECS's words. */
+async function checkLoadBalancers(deps: ControlDeps, ctx: CallContext, refs: Record<string, unknown>[], taskDefinition: string): Promise<void> {
+  const td = await findTaskDefinition(deps, ctx, taskDefinition);
+  if (!td || !deps.elb) return;
+  const containers = (td.document["containerDefinitions"] as { name: string; portMappings?: { containerPort?: number }[] }[] | undefined) ?? [];
+  const awsvpc = td.document["networkMode"] === "awsvpc";
+  for (const ref of refs as LoadBalancerRef[]) {
+    if (!ref.targetGroupArn) {
+      if (ref.loadBalancerName) throw invalidParameter("Classic Load Balancers are not supported; use a target group (targetGroupArn).");
+      throw invalidParameter("targetGroupArn must be specified.");
+    }
+    const container = containers.find((c) => c.name === ref.containerName);
+    if (!container) throw invalidParameter(`The container ${ref.containerName ?? ""} does not exist in the task definition.`);
+    if (!(container.portMappings ?? []).some((p) => p.containerPort === ref.containerPort)) {
+      throw invalidParameter(`The container ${container.name} did not have a container port ${ref.containerPort ?? ""} defined.`);
+    }
+    const group = await deps.elb.describeTargetGroup({ region: ctx.scope.region, accountId: ctx.scope.accountId }, ref.targetGroupArn);
+    if (!group) {
+      throw invalidParameter("Unable to assume role and validate the specified targetGroupArn. Please verify that the ECS service role being passed has the proper permissions.");
+    }
+    if (group.loadBalancerArns.length === 0) {
+      throw invalidParameter(`The target group with targetGroupArn ${ref.targetGroupArn} does not have an associated load balancer.`);
+    }
+    if (awsvpc && group.targetType !== "ip") {
+      throw invalidParameter(
+        `The provided target group ${ref.targetGroupArn} has target type ${group.targetType}, which is incompatible with the awsvpc network mode specified in the task definition.`,
+      );
+    }
+  }
+}
+
 async function requireTaskDefinition(deps: ControlDeps, ctx: CallContext, ref: string): Promise<string> {
   const td = await findTaskDefinition(deps, ctx, ref);
   if (!td) throw clientError("TaskDefinition not found.");
@@ -97,6 +135,7 @@ export async function createService(deps: ControlDeps, notify: ServiceNotifier, 
   }
   if (cmd.capacityProviderStrategy?.length) assertProviders(cluster.capacityProviders, cmd.capacityProviderStrategy);
   if (cmd.tags) assertUserTags(cmd.tags);
+  if (cmd.loadBalancers?.length) await checkLoadBalancers(deps, ctx, cmd.loadBalancers, cmd.taskDefinition);
   const now = deps.clock.now();
   const service: Service = {
     region: ctx.scope.region,
@@ -164,6 +203,10 @@ export async function updateService(
     if (current.status !== "ACTIVE") throw new BerthError(ErrorCode.ServiceNotActive, "Service was not ACTIVE.");
     const next: Service = { ...current };
     if (cmd.taskDefinition !== undefined) next.taskDefinition = await requireTaskDefinition(deps, ctx, cmd.taskDefinition);
+    const balancers = cmd.loadBalancers ?? current.loadBalancers;
+    if (balancers.length && (cmd.loadBalancers !== undefined || cmd.taskDefinition !== undefined)) {
+      await checkLoadBalancers(deps, ctx, balancers, next.taskDefinition);
+    }
     if (cmd.desiredCount !== undefined) {
       if (cmd.desiredCount < 0) throw invalidParameter("desiredCount must be greater than or equal to 0.");
       next.desiredCount = cmd.desiredCount;

@@ -83,7 +83,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const identity = loadOrCreateIdentity(config.dataDir);
   const agentToken = loadOrCreateAgentToken(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
-  const deps = { store, clock: systemClock, ids: randomIds };
   const logs = new SqliteLogsEngine({ path: join(config.dataDir, "logs.db"), clock: systemClock });
   // Instance targets are reached at the address their host port is published on.
   const instanceAddresses = new Map<string, string>();
@@ -92,6 +91,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     clock: systemClock,
     instanceAddress: (id) => instanceAddresses.get(id),
   });
+  const deps = { store, clock: systemClock, ids: randomIds, elb };
   const masterKey = loadMasterKey({
     dataDir: config.dataDir,
     ...(config.masterKey !== undefined ? { keyText: config.masterKey } : {}),

@@ -137,6 +137,27 @@ describe("services behind the ALB (real Docker, aws elbv2 + aws ecs)", () => {
     assert.ok(health.TargetHealthDescriptions.every((d: { TargetHealth: { State: string } }) => d.TargetHealth.State === "healthy"), JSON.stringify(health));
   });
 
+  test("CreateService refuses load balancers ECS would refuse, in ECS's words, and creates nothing", async () => {
+    const lonely = (await cli(["elbv2", "create-target-group", "--name", "lonely", "--protocol", "HTTP", "--port", "8080", "--target-type", "ip"])).TargetGroups[0].TargetGroupArn;
+    const cases: [string, RegExp][] = [
+      [`targetGroupArn=${groups["web"]},containerName=nope,containerPort=8080`, /The container nope does not exist in the task definition\./],
+      [`targetGroupArn=${groups["web"]},containerName=app,containerPort=9999`, /The container app did not have a container port 9999 defined\./],
+      [`targetGroupArn=${lonely},containerName=app,containerPort=8080`, /does not have an associated load balancer\./],
+      [`targetGroupArn=${groups["web"]!.replace(/[0-9a-f]{16}$/, "0000000000000000")},containerName=app,containerPort=8080`, /Unable to assume role and validate the specified targetGroupArn/],
+    ];
+    for (const [spec, message] of cases) {
+      const r = await aws(server, [
+        "ecs", "create-service", "--service-name", "bad", "--task-definition", "web", "--desired-count", "1", "--launch-type", "FARGATE",
+        "--network-configuration", "awsvpcConfiguration={subnets=[subnet-a]}", "--load-balancers", spec,
+      ]);
+      assert.notEqual(r.code, 0, `refused: ${spec}`);
+      assert.match(r.stderr, /InvalidParameterException/);
+      assert.match(r.stderr, message);
+    }
+    const listed = (await cli(["ecs", "list-services"])).serviceArns as string[];
+    assert.ok(!listed.some((arn) => arn.endsWith("/bad")), "nothing was created");
+  });
+
   test("a rolling deploy under a steady stream of 2,000+ requests fails none", async () => {
     await registerApp("web", "web", "2");
     let sent = 0;

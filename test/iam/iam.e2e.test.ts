@@ -51,6 +51,8 @@ test("a user with a read-only ECS policy can describe and list but not create; a
   const described = ok(await bob("ecs", "describe-clusters", "--clusters", "shop"), "describe-clusters");
   assert.equal(described.json.clusters[0].clusterName, "shop", "bob sees the cluster");
   ok(await bob("ecs", "list-services", "--cluster", "shop"), "list-services");
+  ok(await bob("ecs", "describe-services", "--cluster", "shop", "--services", "web"), "describe-services");
+  refused(await bob("ecs", "create-service", "--cluster", "shop", "--service-name", "web", "--task-definition", "web"), "AccessDeniedException", "create-service");
   const create = refused(await bob("ecs", "create-cluster", "--cluster-name", "bobs"), "AccessDeniedException", "create-cluster");
   assert.match(create, new RegExp(`User: arn:aws:iam::${account}:user/bob is not authorized to perform: ecs:CreateCluster on resource: \\* because no identity-based policy allows the ecs:CreateCluster action`), "AWS's sentence");
   const clusters = ok(await admin("ecs", "list-clusters"), "admin lists").json.clusterArns as string[];
