@@ -7,6 +7,7 @@
  *   berth agent-token [--data-dir D]                           print the server's agent token
  * The ./berth shell script installs and builds first, then runs this.
  */
+import { availableParallelism } from "node:os";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
@@ -46,6 +47,7 @@ const { positionals, values } = parseArgs({
     "availability-zone": { type: "string" },
     "docker-socket": { type: "string" },
     "task-retention-minutes": { type: "string" },
+    "lb-workers": { type: "string" },
     follow: { type: "boolean" },
     since: { type: "string" },
     filter: { type: "string" },
@@ -90,6 +92,18 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/** Load balancer proxy processes: one per core (at most 4) unless given; 0 proxies in the server. */
+function lbWorkers(): number {
+  const raw = values["lb-workers"] ?? process.env["BERTH_LB_WORKERS"];
+  if (raw === undefined) {
+    const cores = availableParallelism();
+    return cores > 1 ? Math.min(cores, 4) : 0;
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 64) fail(`--lb-workers must be a whole number from 0 to 64, not ${raw}`);
+  return n;
+}
+
 async function up(): Promise<void> {
   const running = readState();
   if (running && isAlive(running.pid)) fail(`Berth is already running (pid ${running.pid}) at ${running.url}`);
@@ -102,6 +116,7 @@ async function up(): Promise<void> {
     host: values.host ?? "127.0.0.1",
     logger,
     stoppedTaskRetentionMs: retentionMs(),
+    lbWorkers: lbWorkers(),
     ...(process.env["BERTH_MASTER_KEY"] ? { masterKey: process.env["BERTH_MASTER_KEY"] } : {}),
     ...(values["master-key-file"] !== undefined ? { masterKeyFile: resolve(values["master-key-file"]) } : {}),
     ...(values["no-agent"] ? {} : { agent: agentConfig(logger) }),
@@ -190,7 +205,7 @@ async function detach(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const log = openSync(join(dataDir, "berth.log"), "a");
   const args = [process.argv[1]!, "up", "--data-dir", dataDir, "--port", String(portOption())];
-  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket", "task-retention-minutes", "master-key-file"] as const) {
+  for (const flag of ["host", "cluster", "region", "bind-ip", "pull-behavior", "availability-zone", "docker-socket", "task-retention-minutes", "master-key-file", "lb-workers"] as const) {
     const value = values[flag];
     if (value !== undefined) args.push(`--${flag}`, value);
   }
@@ -324,6 +339,7 @@ const HELP = `usage: berth <command> [options]
      [--cluster default] [--region us-east-1] [--bind-ip 127.0.0.1] [--no-agent]
      [--pull-behavior default|always|once|prefer-cached] [--availability-zone Z]
      [--master-key-file F]  (secrets master key; or BERTH_MASTER_KEY; default <data-dir>/master.key)
+     [--lb-workers N]       (load balancer proxy processes; default one per core, at most 4; 0: in the server)
   down [--data-dir ./.berth]                                            stop a detached Berth
   env [--data-dir ./.berth] [--port N] [--region R]                     print credentials and endpoints as exports
   logs TASK|SERVICE [--cluster default] [--follow] [--since 10m] [--filter PATTERN] [--region R]

@@ -49,7 +49,7 @@ export class HttpListener {
       socket.once("close", () => counters.activeConnections--);
     });
     this.server.on("clientError", (_error, socket: Socket) => {
-      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+      if (socket.writable) writeRawElbPage(socket, 400);
       else socket.destroy();
     });
     this.applyTimeouts();

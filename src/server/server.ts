@@ -28,6 +28,9 @@ import { acmService } from "../api/acm/acm-service.ts";
 import { elbv2Service } from "../api/elbv2/elbv2-service.ts";
 import { SqliteElbEngine } from "../elb/sqlite-elb-engine.ts";
 import { LoadBalancerDataPlane } from "../lb/load-balancer-data-plane.ts";
+import type { MetricsStore } from "../domain/metrics.ts";
+import { SqliteMetricsStore } from "../metrics/sqlite-metrics-store.ts";
+import { LbMetricsRecorder } from "./lb-metrics.ts";
 import { iamService } from "../api/iam/iam-service.ts";
 import { SqliteIamEngine } from "../iam/sqlite-iam-engine.ts";
 import { secretsManagerService } from "../api/secretsmanager/secretsmanager-service.ts";
@@ -61,6 +64,8 @@ export interface ServerConfig {
   logger: Logger;
   /** Load balancer proxy worker processes (0: proxy in the server process). */
   lbWorkers?: number;
+  /** How often load balancer metrics are recorded (CloudWatch's 60 s unless set). */
+  metricsPeriodMs?: number;
   /** How long STOPPED tasks stay describable; ECS guarantees at least an hour. */
   stoppedTaskRetentionMs?: number;
   agent?: EmbeddedAgentConfig;
@@ -76,6 +81,8 @@ export interface RunningServer {
   /** The bearer token remote agents present (kept in `<dataDir>/agent-token`). */
   agentToken: string;
   agent?: Agent;
+  /** Recorded metrics (the load balancer's), until a CloudWatch API serves them. */
+  metrics: MetricsStore;
   close(): Promise<void>;
 }
 
@@ -107,6 +114,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const signals = new AgentSignals();
   const dataPlane = new LoadBalancerDataPlane({ logger: config.logger, workers: config.lbWorkers ?? 0 });
   const stopLoadBalancing = connectLoadBalancing(elb, dataPlane, config.logger);
+  const metrics = new SqliteMetricsStore({ path: join(config.dataDir, "metrics.db") });
+  const recorder = new LbMetricsRecorder(() => dataPlane.metrics(), metrics);
+  const metricsTimer = setInterval(() => {
+    const now = Date.now();
+    recorder.sample(now).catch((e: unknown) => config.logger.warn("metrics sample failed", { error: String(e) }));
+    // CloudWatch keeps one-minute datapoints for 15 days.
+    metrics.expire(now - 15 * 86_400_000).catch(() => undefined);
+  }, config.metricsPeriodMs ?? 60_000);
+  metricsTimer.unref();
   const services = new ServiceController({
     deps,
     notifyAgent: signals.notify,
@@ -200,6 +216,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     port,
     identity,
     agentToken,
+    metrics,
     async close() {
       clearInterval(sweeps);
       clearInterval(logRetention);
@@ -212,9 +229,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       });
       await store.close();
       await logs.close();
+      clearInterval(metricsTimer);
       await stopLoadBalancing();
       await dataPlane.close();
       await elb.close();
+      await metrics.close();
       await secrets.close();
       await iam.close();
     },

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { Agent, request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { type TestServer, aws, freePort, startTestServer, until } from "../support/harness.ts";
+import { type TestServer, REGION, aws, freePort, startTestServer, until } from "../support/harness.ts";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
 
 /** A shell line that writes these files (CGI scripts executable) and serves /www on 8080. */
@@ -79,7 +79,7 @@ describe("services behind the ALB (real Docker, aws elbv2 + aws ecs)", () => {
     ]);
 
   before(async () => {
-    server = await startTestServer({ agent: true });
+    server = await startTestServer({ agent: true, config: { metricsPeriodMs: 1000 } });
     port = await freePort();
     const lb = (await cli(["elbv2", "create-load-balancer", "--name", "front", "--type", "application", "--subnets", "subnet-a", "subnet-b"])).LoadBalancers[0];
     for (const name of ["web", "api"]) {
@@ -132,6 +132,13 @@ describe("services behind the ALB (real Docker, aws elbv2 + aws ecs)", () => {
       assert.equal(api.status, 404, "/api/* reaches the api service's httpd");
     }
     assert.equal(seen["web"]!.size, 3, `requests spread over three web tasks: ${[...seen["web"]!].join(", ")}`);
+    // The requests are recorded as the ALB's CloudWatch metrics.
+    const scope = { region: REGION, accountId: server.identity.accountId };
+    const dimensions = { TargetGroup: groups["web"]!.slice(groups["web"]!.indexOf("targetgroup/")) };
+    const query = (name: string) => server.server.metrics.getMetricStatistics(scope, { namespace: "AWS/ApplicationELB", name, dimensions, startTime: 0, endTime: Date.now() + 60_000, period: 3600 });
+    await until("30 web requests in RequestCount", async () => ((await query("RequestCount"))[0]?.sum === 30 ? true : undefined), 10_000, async () => query("RequestCount"));
+    assert.equal((await query("HealthyHostCount")).at(-1)?.maximum, 3, "HealthyHostCount");
+    assert.equal((await query("HTTPCode_Target_2XX_Count"))[0]?.sum, 30, "2XX from the web targets");
     const health = await cli(["elbv2", "describe-target-health", "--target-group-arn", groups["api"]!]);
     assert.equal(health.TargetHealthDescriptions.length, 3);
     assert.ok(health.TargetHealthDescriptions.every((d: { TargetHealth: { State: string } }) => d.TargetHealth.State === "healthy"), JSON.stringify(health));

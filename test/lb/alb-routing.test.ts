@@ -161,6 +161,23 @@ describe("ALB failure answers", () => {
     }
   });
 
+  test("requests reuse pooled keep-alive connections to the target", async () => {
+    const backend = await startBackend("pooled");
+    const port = await freePort();
+    const dp = newDataPlane();
+    const group = targetGroup("pooled", [target(backend.port)], { healthCheck: { ...targetGroup("x", []).healthCheck, enabled: false } });
+    try {
+      await dp.apply(snapshot([loadBalancer([listener(port, [forwardTo(group)])])], [group]));
+      for (let i = 0; i < 50; i++) await get(port, "/", {}, false);
+      assert.equal(backend.hits, 50, "all served");
+      assert.equal(backend.connections, 1, "50 requests from 50 client connections went over one upstream connection");
+    } finally {
+      closeClients();
+      await dp.close();
+      await backend.close();
+    }
+  });
+
   test("502 when the target answers with garbage", async () => {
     const { createServer } = await import("node:net");
     const garbage = createServer((s) => s.once("data", () => s.end("NOT HTTP AT ALL\r\n\r\n")));

@@ -17,6 +17,8 @@ export interface Backend {
   /** Status /health answers with. */
   healthStatus: number;
   lastHeaders: IncomingHttpHeaders | undefined;
+  /** TCP connections accepted (health checks included). */
+  connections: number;
   server: Server;
   close(): Promise<void>;
 }
@@ -32,6 +34,7 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
     hits: 0,
     healthStatus: 200,
     lastHeaders: undefined,
+    connections: 0,
     server: createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://x");
       if (url.pathname === "/health") {
@@ -57,6 +60,7 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
         backend.server.closeAllConnections();
       }),
   };
+  backend.server.on("connection", () => backend.connections++);
   await new Promise<void>((resolve) => backend.server.listen(port, "127.0.0.1", resolve));
   backend.port = (backend.server.address() as { port: number }).port;
   return backend;

@@ -12,7 +12,7 @@ import type { Identity } from "../../src/server/identity.ts";
 import { loadOrCreateIdentity } from "../../src/server/identity.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
 import type { Runtime } from "../../src/runtime/runtime.ts";
-import { type EmbeddedAgentConfig, type RunningServer, startServer } from "../../src/server/server.ts";
+import { type EmbeddedAgentConfig, type RunningServer, type ServerConfig, startServer } from "../../src/server/server.ts";
 import { ensureBusyboxImage } from "./images.ts";
 
 export const AWS_CLI = process.env["BERTH_AWS_CLI"] ?? "/usr/bin/aws";
@@ -37,6 +37,8 @@ export interface TestServerOptions {
   agent?: boolean | Partial<EmbeddedAgentConfig> & { runtime?: Runtime };
   /** Where the server logs (silent unless given), e.g. to check what it never logs. */
   logger?: Logger;
+  /** Other server settings (e.g. a short metrics period). */
+  config?: Partial<Pick<ServerConfig, "metricsPeriodMs" | "lbWorkers">>;
 }
 
 /** An in-process server on a free port; close() also removes its data dir. */
@@ -60,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...overrides,
     };
   }
-  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: options.logger ?? silentLogger, ...(agent ? { agent } : {}) });
+  const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: options.logger ?? silentLogger, ...options.config, ...(agent ? { agent } : {}) });
   return {
     url: server.url,
     dataDir,

@@ -1,0 +1,287 @@
+/**
+ * Load balancer throughput and latency: Berth's ALB data plane (2 proxy worker processes) against
+ * HAProxy (Debian's, `nbthread 2`, `http-reuse always`), in front of the same nginx backend, in
+ * one run. wrk (2 threads, 64 keep-alive connections) gives peak requests/s for the backend alone,
+ * HAProxy, Berth, and Berth with upstream keep-alive off (the guard that pooling is in use).
+ * Then an open-loop generator (below: fixed rate, raw keep-alive sockets) at half Berth's peak
+ * gives p50/p99 straight to the backend and through each proxy: Berth's added p99 is its p99 minus
+ * the direct p99. Installs wrk, haproxy and nginx-light with apt-get when missing. Loopback only;
+ * it stops its children and removes its temp dir on any exit.
+ *
+ *   node --import tsx bench/lb.ts [--seconds 10] [--connections 64] [--workers 2]
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { silentLogger } from "../src/core/logger.ts";
+import { LoadBalancerDataPlane } from "../src/lb/load-balancer-data-plane.ts";
+import type { LbSnapshot } from "../src/protocol/lb-protocol.ts";
+import { freePort } from "../test/lb/lb-fixtures.ts";
+
+const WARMUP_S = 3;
+const TARGET_SHARE = 0.5;
+const TARGET_ADDED_P99_MS = 2;
+const TARGET_KEEPALIVE_GAIN = 10;
+const OPEN_LOOP_CONNECTIONS = 64;
+
+const { values: flags } = parseArgs({ options: { seconds: { type: "string", default: "10" }, connections: { type: "string", default: "64" }, workers: { type: "string", default: "2" } } });
+const [seconds, connections, workers] = [Number(flags.seconds), Number(flags.connections), Number(flags.workers)];
+if (![seconds, connections, workers].every((n) => Number.isInteger(n) && n >= 1)) throw new Error("--seconds, --connections and --workers must be positive integers");
+
+const dir = mkdtempSync(join(tmpdir(), "berth-bench-lb-"));
+const children: ChildProcess[] = [];
+process.on("exit", () => {
+  // SIGTERM: nginx's master then stops its worker too (a SIGKILLed master leaves it behind).
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+});
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: "ignore" }).status === 0;
+
+function ensureTools(): void {
+  const missing = [["wrk", "wrk"], ["haproxy", "haproxy"], ["nginx", "nginx-light"]].filter(([cmd]) => !has(cmd!)).map(([, pkg]) => pkg!);
+  if (missing.length === 0) return;
+  console.log(`installing ${missing.join(", ")}`);
+  const install = spawnSync("sh", ["-c", `apt-get install -y ${missing.join(" ")} || (apt-get update && apt-get install -y ${missing.join(" ")})`], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if (install.status !== 0) throw new Error(`apt-get install ${missing.join(" ")} failed`);
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: "127.0.0.1", port }, () => (s.destroy(), resolve(true)));
+      s.on("error", () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+async function startNginx(port: number): Promise<void> {
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
+      `http {\n access_log off;\n keepalive_requests 10000000;\n keepalive_timeout 120s;\n client_body_temp_path ${dir};\n` +
+      ` server {\n  listen 127.0.0.1:${port};\n  location / { default_type text/plain; return 200 "hello from the backend\\n"; }\n }\n}\n`,
+  );
+  children.push(spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "nginx-error.log")], { stdio: "ignore" }));
+  await waitForPort(port);
+}
+
+async function startHaproxy(port: number, backendPort: number): Promise<void> {
+  const conf = join(dir, "haproxy.cfg");
+  writeFileSync(
+    conf,
+    `global\n  nbthread 2\n  maxconn 4000\n\ndefaults\n  mode http\n  option http-keep-alive\n  option forwardfor\n  http-reuse always\n` +
+      `  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout http-keep-alive 60s\n\n` +
+      `frontend fe\n  bind 127.0.0.1:${port}\n  default_backend be\n\nbackend be\n  server s1 127.0.0.1:${backendPort}\n`,
+  );
+  children.push(spawn("/usr/sbin/haproxy", ["-f", conf, "-db", "-q"], { stdio: ["ignore", "ignore", "inherit"] }));
+  await waitForPort(port);
+}
+
+function albSnapshot(port: number, backendPort: number): LbSnapshot {
+  const account = "arn:aws:elasticloadbalancing:ap-south-1:123456789012";
+  const group = `${account}:targetgroup/bench/0123456789abcdef`;
+  return {
+    loadBalancers: [
+      {
+        arn: `${account}:loadbalancer/app/bench/0123456789abcdef`,
+        name: "bench",
+        type: "application",
+        attributes: { "idle_timeout.timeout_seconds": "60" },
+        listeners: [{ arn: `${account}:listener/app/bench/0123456789abcdef/1`, protocol: "HTTP", port: 80, bindPort: port, bindHost: "127.0.0.1", certificateArns: [], rules: [], defaultActions: [{ type: "forward", targetGroups: [{ arn: group, weight: 1 }] }] }],
+      },
+    ],
+    targetGroups: [
+      {
+        arn: group,
+        name: "bench",
+        protocol: "HTTP",
+        port: 80,
+        targetType: "ip",
+        healthCheck: { enabled: true, protocol: "HTTP", port: "traffic-port", path: "/", intervalSeconds: 5, timeoutSeconds: 2, healthyThreshold: 2, unhealthyThreshold: 2, httpCode: "200" },
+        attributes: {},
+        targets: [{ id: "127.0.0.1", port: backendPort, address: "127.0.0.1", state: "registered" }],
+      },
+    ],
+    certificates: {},
+  };
+}
+
+async function startBerth(port: number, backendPort: number, upstreamKeepAlive: boolean): Promise<LoadBalancerDataPlane> {
+  const dp = new LoadBalancerDataPlane({ logger: silentLogger, workers, upstreamKeepAlive });
+  await dp.apply(albSnapshot(port, backendPort));
+  if (dp.listenerErrors().length > 0) throw new Error(JSON.stringify(dp.listenerErrors()));
+  for (let i = 0; i < 100 && dp.targetHealth()[0]?.state !== "healthy"; i++) await sleep(50);
+  return dp;
+}
+
+interface WrkResult {
+  rps: number;
+  p50: string;
+  p99: string;
+  errors: string;
+}
+
+function wrk(port: number, durationS: number): Promise<WrkResult> {
+  return new Promise((resolve, reject) => {
+    execFile("wrk", ["-t2", `-c${connections}`, `-d${durationS}s`, "--latency", `http://127.0.0.1:${port}/`], { timeout: (durationS + 30) * 1000 }, (error, stdout) => {
+      if (error) return reject(error);
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+      const p50 = /\s50%\s+(\S+)/.exec(stdout)?.[1] ?? "?";
+      const p99 = /\s99%\s+(\S+)/.exec(stdout)?.[1] ?? "?";
+      const errors = [/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1], /Socket errors: (.*)/.exec(stdout)?.[1]].filter(Boolean).join("; ");
+      resolve({ rps, p50, p99, errors });
+    });
+  });
+}
+
+async function peak(port: number): Promise<WrkResult> {
+  await wrk(port, WARMUP_S);
+  return wrk(port, seconds);
+}
+
+interface Conn {
+  socket: Socket;
+  start: number;
+  buffer: Buffer;
+}
+
+interface OpenLoop {
+  latencies: number[];
+  errors: number;
+  sent: number;
+}
+
+/**
+ * Fixed-rate open loop over raw keep-alive sockets: request i is due at t0 + i/rate. A latency
+ * runs from the write, or from the due time when it had to wait for a free connection, to the
+ * last byte of the reply (parsed by Content-Length).
+ */
+async function openLoop(port: number, rate: number, durationS: number): Promise<OpenLoop> {
+  const result: OpenLoop = { latencies: [], errors: 0, sent: 0 };
+  const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: berth-bench\r\n\r\n`);
+  const free: Conn[] = [];
+  const waiting: number[] = [];
+  let recording = false;
+  const conns = await Promise.all(
+    Array.from({ length: OPEN_LOOP_CONNECTIONS }, () => {
+      return new Promise<Conn>((resolve, reject) => {
+        const conn: Conn = { socket: connect({ host: "127.0.0.1", port }), start: 0, buffer: Buffer.alloc(0) };
+        conn.socket.setNoDelay(true);
+        conn.socket.once("connect", () => resolve(conn));
+        conn.socket.once("error", reject);
+        conn.socket.on("data", (chunk: Buffer) => {
+          conn.buffer = conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk]);
+          const headerEnd = conn.buffer.indexOf("\r\n\r\n");
+          if (headerEnd === -1) return;
+          const head = conn.buffer.subarray(0, headerEnd).toString("latin1");
+          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
+          if (!Number.isFinite(length)) throw new Error(`reply without Content-Length: ${head}`);
+          if (conn.buffer.length < headerEnd + 4 + length) return;
+          conn.buffer = Buffer.alloc(0);
+          if (recording) {
+            if (head.startsWith("HTTP/1.1 200")) result.latencies.push(performance.now() - conn.start);
+            else result.errors++;
+          }
+          const due = waiting.shift();
+          if (due !== undefined) send(conn, due);
+          else free.push(conn);
+        });
+      });
+    }),
+  );
+  free.push(...conns);
+  const send = (conn: Conn, start: number): void => {
+    conn.start = start;
+    result.sent++;
+    conn.socket.write(request);
+  };
+  const run = async (phaseS: number, record: boolean): Promise<void> => {
+    recording = record;
+    const t0 = performance.now();
+    const total = Math.floor(rate * phaseS);
+    let next = 0;
+    while (next < total) {
+      const now = performance.now();
+      while (next < total && t0 + (next * 1000) / rate <= now) {
+        const due = t0 + (next * 1000) / rate;
+        const conn = free.pop();
+        if (conn) send(conn, performance.now());
+        else waiting.push(due);
+        next++;
+      }
+      await sleep(1);
+    }
+    while (free.length < conns.length) await sleep(5);
+  };
+  await run(WARMUP_S, false);
+  await run(durationS, true);
+  for (const c of conns) c.socket.destroy();
+  return result;
+}
+
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+const ms = (n: number): string => n.toFixed(2).padStart(7);
+
+async function main(): Promise<void> {
+  ensureTools();
+  const [backendPort, haproxyPort, berthPort, berthNoKaPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  await startNginx(backendPort);
+  await startHaproxy(haproxyPort, backendPort);
+  const berth = await startBerth(berthPort, backendPort, true);
+  console.log(`Load balancer benchmark: wrk -t2 -c${connections}, ${seconds} s per row after ${WARMUP_S} s warm-up; backend nginx (1 worker) on loopback.`);
+  console.log(`Machine: ${availableParallelism()} vCPU (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Berth workers ${workers}.\n`);
+  const rows: [string, WrkResult][] = [];
+  const show = (name: string, r: WrkResult, note = ""): void => {
+    rows.push([name, r]);
+    console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}${r.errors ? `   ERRORS ${r.errors}` : ""}${note}`);
+  };
+  show("direct to backend", await peak(backendPort));
+  const haproxy = await peak(haproxyPort);
+  show("HAProxy (nbthread 2)", haproxy);
+  const berthPeak = await peak(berthPort);
+  const share = berthPeak.rps / haproxy.rps;
+  show(`Berth ALB (${workers} workers)`, berthPeak, `   ${(share * 100).toFixed(0)}% of HAProxy (target ≥ ${TARGET_SHARE * 100}%): ${share >= TARGET_SHARE ? "PASS" : "MISS"}`);
+  await berth.close();
+  const noKa = await startBerth(berthNoKaPort, backendPort, false);
+  const noKaPeak = await peak(berthNoKaPort);
+  await noKa.close();
+  const gain = berthPeak.rps / noKaPeak.rps;
+  show("Berth ALB, upstream keep-alive off", noKaPeak, `   keep-alive gives ${gain.toFixed(1)}× (target ≥ ${TARGET_KEEPALIVE_GAIN}×): ${gain >= TARGET_KEEPALIVE_GAIN ? "PASS" : "MISS"}`);
+
+  const rate = Math.round(berthPeak.rps / 2);
+  const berthAgain = await startBerth(berthPort, backendPort, true);
+  console.log(`\nOpen loop at ${rate} req/s (half Berth's peak), ${OPEN_LOOP_CONNECTIONS} keep-alive connections, ${seconds} s after ${WARMUP_S} s warm-up:`);
+  console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  errors`);
+  const p99s: Record<string, number> = {};
+  for (const [name, port] of [
+    ["direct to backend", backendPort],
+    ["Berth ALB", berthPort],
+    ["HAProxy", haproxyPort],
+  ] as const) {
+    const r = await openLoop(port, rate, seconds);
+    const sorted = r.latencies.sort((a, b) => a - b);
+    p99s[name] = pct(sorted, 99);
+    let note = "";
+    if (name !== "direct to backend") {
+      const added = pct(sorted, 99) - (p99s["direct to backend"] ?? 0);
+      note = `   added p99 ${added.toFixed(2)} ms${name === "Berth ALB" ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms): ${added <= TARGET_ADDED_P99_MS ? "PASS" : "MISS"}` : ""}`;
+    }
+    console.log(`${name.padEnd(22)} ${String(sorted.length).padStart(7)}  ${ms(pct(sorted, 50))}  ${ms(pct(sorted, 99))}  ${ms(sorted[sorted.length - 1] ?? NaN)}  ${r.errors}${note}`);
+  }
+  await berthAgain.close();
+  if (rows.some(([, r]) => r.errors)) process.exitCode = 1;
+}
+
+await main();
+process.exit(process.exitCode ?? 0);
