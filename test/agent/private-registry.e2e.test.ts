@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { RunTaskCommand } from "@aws-sdk/client-ecs";
-import { type TestServer, aws, ecsClient, freePort, startTestServer, tempDir, until, waitForTask } from "../support/harness.ts";
+import { type TestServer, ecsClient, freePort, startTestServer, tempDir, until, waitForTask, awsOk, ECS_TASKS_TRUST } from "../support/harness.ts";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
 
 const run = (file: string, args: string[], input?: string): Promise<string> =>
@@ -16,11 +16,6 @@ const run = (file: string, args: string[], input?: string): Promise<string> =>
     const child = execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => (error ? reject(new Error(`${file} ${args[0]}: ${stderr || error.message}`)) : resolve(stdout)));
     if (input !== undefined) child.stdin?.end(input);
   });
-
-const TRUST = JSON.stringify({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-});
 
 describe("private registry pulls with repositoryCredentials (real Docker, docker-registry)", () => {
   let server: TestServer;
@@ -57,12 +52,8 @@ describe("private registry pulls with repositoryCredentials (real Docker, docker
     await run("docker", ["--config", config, "push", image]);
     server = await startTestServer({ agent: true });
     const account = server.identity.accountId;
-    const cli = async (args: string[]) => {
-      const r = await aws(server, args);
-      assert.equal(r.code, 0, `aws ${args.slice(0, 2).join(" ")} failed: ${r.stderr}`);
-      return r.json;
-    };
-    await cli(["iam", "create-role", "--role-name", "exec", "--assume-role-policy-document", TRUST]);
+    const cli = (args: string[]) => awsOk(server, args);
+    await cli(["iam", "create-role", "--role-name", "exec", "--assume-role-policy-document", ECS_TASKS_TRUST]);
     await cli([
       "iam", "put-role-policy", "--role-name", "exec", "--policy-name", "registry",
       "--policy-document", JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: "*" }] }),

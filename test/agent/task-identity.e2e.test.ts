@@ -8,13 +8,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import type { Task } from "@aws-sdk/client-ecs";
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
-import { type TestServer, REGION, aws, ecsClient, startTestServer, until, waitForTask } from "../support/harness.ts";
+import { type TestServer, REGION, aws, ecsClient, startTestServer, until, waitForTask, awsOk, ECS_TASKS_TRUST } from "../support/harness.ts";
 import { BUSYBOX_IMAGE, NODE_SDK_IMAGE, ensureNodeSdkImage } from "../support/images.ts";
-
-const TRUST = JSON.stringify({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
-});
 
 // The issue's two policies, written exactly so (with this server's account id).
 const EXECUTION_POLICY = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [
@@ -33,18 +28,14 @@ describe("task secrets and task roles (real Docker, AWS CLI)", () => {
   let account: string;
   let secretArn: string;
 
-  const cli = async (args: string[]) => {
-    const r = await aws(server, args);
-    assert.equal(r.code, 0, `aws ${args.slice(0, 2).join(" ")} failed: ${r.stderr}`);
-    return r.json;
-  };
+  const cli = (args: string[]) => awsOk(server, args);
 
   before(async () => {
     await ensureNodeSdkImage();
     const capture = (level: string) => (message: string, fields?: Record<string, unknown>) => logLines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
     server = await startTestServer({ agent: true, logger: { info: capture("info"), warn: capture("warn"), error: capture("error") } });
     account = server.identity.accountId;
-    for (const role of ["exec-role", "app-role"]) await cli(["iam", "create-role", "--role-name", role, "--assume-role-policy-document", TRUST]);
+    for (const role of ["exec-role", "app-role"]) await cli(["iam", "create-role", "--role-name", role, "--assume-role-policy-document", ECS_TASKS_TRUST]);
     await cli(["iam", "put-role-policy", "--role-name", "exec-role", "--policy-name", "execution", "--policy-document", EXECUTION_POLICY]);
     await cli(["iam", "put-role-policy", "--role-name", "exec-role", "--policy-name", "read-prod", "--policy-document", readPolicy(account)]);
     await cli(["iam", "put-role-policy", "--role-name", "app-role", "--policy-name", "read-prod", "--policy-document", readPolicy(account)]);
@@ -152,12 +143,8 @@ describe("secret rotation by an ECS task definition (real Docker, AWS CLI)", () 
     await ensureNodeSdkImage();
     server = await startTestServer({ agent: true });
     const account = server.identity.accountId;
-    const cli = async (args: string[]) => {
-      const r = await aws(server, args);
-      assert.equal(r.code, 0, `aws ${args.slice(0, 2).join(" ")} failed: ${r.stderr}`);
-      return r.json;
-    };
-    await cli(["iam", "create-role", "--role-name", "rotator", "--assume-role-policy-document", TRUST]);
+    const cli = (args: string[]) => awsOk(server, args);
+    await cli(["iam", "create-role", "--role-name", "rotator", "--assume-role-policy-document", ECS_TASKS_TRUST]);
     const policy = {
       Version: "2012-10-17",
       Statement: [

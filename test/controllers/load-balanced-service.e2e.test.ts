@@ -7,14 +7,16 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { Agent, request } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { type TestServer, REGION, aws, freePort, startTestServer, until } from "../support/harness.ts";
+import { type TestServer, REGION, aws, freePort, startTestServer, until, awsOk } from "../support/harness.ts";
 import { BUSYBOX_IMAGE } from "../support/images.ts";
 
 /** A shell line that writes these files (CGI scripts executable) and serves /www on 8080. */
 function httpdCommand(files: Record<string, string>): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const writes = Object.entries(files).map(([path, body]) => `printf '%s' ${quote(body)} > ${path} && chmod +x ${path}`);
-  return ["mkdir -p /www/cgi-bin /www/api", ...writes, "exec httpd -f -p 8080 -h /www"].join(" && ");
+  // /api/whoami is a static file: the api service answers paths under /api/ itself.
+  const api = `echo "$SERVICE $VERSION $(hostname -i)" > /www/api/whoami`;
+  return ["mkdir -p /www/cgi-bin /www/api", ...writes, api, "exec httpd -f -p 8080 -h /www"].join(" && ");
 }
 
 const CGI = (body: string) => `#!/bin/sh\n${body}\n`;
@@ -37,11 +39,7 @@ describe("services behind the ALB (real Docker, aws elbv2 + aws ecs)", () => {
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
   const groups: Record<string, string> = {};
 
-  const cli = async (args: string[]) => {
-    const r = await aws(server, args);
-    assert.equal(r.code, 0, `aws ${args.slice(0, 2).join(" ")} failed: ${r.stderr}`);
-    return r.json;
-  };
+  const cli = (args: string[]) => awsOk(server, args);
 
   const get = (path: string): Promise<Reply> =>
     new Promise((resolve, reject) => {
@@ -128,10 +126,12 @@ describe("services behind the ALB (real Docker, aws elbv2 + aws ecs)", () => {
       assert.equal(web.status, 200, web.body);
       assert.match(web.body, /^web 1 /, "/ goes to the web service");
       seen["web"]!.add(web.body.split(" ")[2]!);
-      // The api service has no /api/whoami file: busybox answers 404, from an api task.
-      assert.equal(api.status, 404, "/api/* reaches the api service's httpd");
+      assert.equal(api.status, 200, api.body);
+      assert.match(api.body, /^api 1 /, "/api/* goes to the api service");
+      seen["api"]!.add(api.body.split(" ")[2]!);
     }
     assert.equal(seen["web"]!.size, 3, `requests spread over three web tasks: ${[...seen["web"]!].join(", ")}`);
+    assert.equal(seen["api"]!.size, 3, `requests spread over three api tasks: ${[...seen["api"]!].join(", ")}`);
     // The requests are recorded as the ALB's CloudWatch metrics.
     const scope = { region: REGION, accountId: server.identity.accountId };
     const dimensions = { TargetGroup: groups["web"]!.slice(groups["web"]!.indexOf("targetgroup/")) };

