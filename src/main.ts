@@ -14,6 +14,7 @@ import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
 import { runLogsCommand } from "./cli/logs-command.ts";
+import { runLbCommand } from "./cli/lb-command.ts";
 import { SECRETS_USAGE, type SecretsAction, runSecretsCommand } from "./cli/secrets-command.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
 import { loadOrCreateAgentToken } from "./server/agent-token.ts";
@@ -307,6 +308,21 @@ async function secrets(): Promise<void> {
   }
 }
 
+/** `berth lb`: load balancers, listeners (with their local addresses), rules and target health. */
+async function lb(): Promise<void> {
+  const identity = loadOrCreateIdentity(dataDir);
+  const state = readState();
+  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
+  try {
+    await runLbCommand(
+      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
+      { write: (line) => process.stdout.write(`${line}\n`) },
+    );
+  } catch (error) {
+    fail((error as Error).message);
+  }
+}
+
 /** `berth logs TASK|SERVICE`: through the public ECS and Logs APIs, with the admin key. */
 async function logs(): Promise<void> {
   const target = positionals[1];
@@ -347,6 +363,8 @@ const HELP = `usage: berth <command> [options]
   secrets put NAME [VALUE | --value-file F]                             read from stdin when not given)
   secrets get NAME [--version-stage S | --version-id ID]                print a secret's value
   secrets list [--region R]                                             list secrets
+  lb [--region R]                                                       load balancers: listeners and their local
+                                                                        addresses, rules, target health
   agent --server URL --token T [--cluster default] [--data-dir ./.berth-agent]
         [--region us-east-1] [--bind-ip 127.0.0.1] [--availability-zone Z] [--no-fargate]
         [--pull-behavior default|always|once|prefer-cached] [--docker-socket /var/run/docker.sock]
@@ -370,6 +388,9 @@ switch (command) {
     break;
   case "secrets":
     await secrets();
+    break;
+  case "lb":
+    await lb();
     break;
   case "agent":
     await agent();

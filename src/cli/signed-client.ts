@@ -1,6 +1,7 @@
 /**
- * The berth CLI's way to Berth's public API: AWS JSON 1.1 POSTs signed with SigV4, as any AWS
- * client sends them. Only what the CLI needs: POST "/", no query string, JSON in and out.
+ * The berth CLI's way to Berth's public API: POSTs signed with SigV4, as any AWS client sends
+ * them, in AWS JSON 1.1 or the query protocol. Only what the CLI needs: POST "/", no query
+ * string; JSON in and out, or form parameters in and XML out.
  */
 import { createHash, createHmac } from "node:crypto";
 import { deriveSigningKey } from "../core/sigv4-key.ts";
@@ -26,16 +27,34 @@ const sha256 = (text: string): string => createHash("sha256").update(text).diges
 
 /** Calls `<target>` of a JSON service (e.g. "Logs_20140328.FilterLogEvents"). */
 export async function callJson<T>(endpoint: JsonEndpoint, service: string, target: string, input: object): Promise<T> {
+  const { ok, status, text } = await signedPost(endpoint, service, "application/x-amz-json-1.1", JSON.stringify(input), { "x-amz-target": target });
+  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+  if (!ok) throw new ApiError(String(parsed["__type"] ?? status), String(parsed["message"] ?? text));
+  return parsed as T;
+}
+
+/** Calls `Action` of a query service (e.g. ELBv2's DescribeLoadBalancers); returns the XML. */
+export async function callQuery(endpoint: JsonEndpoint, service: string, params: Record<string, string>): Promise<string> {
+  const body = new URLSearchParams(params).toString();
+  const { ok, status, text } = await signedPost(endpoint, service, "application/x-www-form-urlencoded; charset=utf-8", body, {});
+  if (!ok) {
+    const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? String(status);
+    throw new ApiError(code, /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text);
+  }
+  return text;
+}
+
+async function signedPost(
+  endpoint: JsonEndpoint,
+  service: string,
+  contentType: string,
+  body: string,
+  extra: Record<string, string>,
+): Promise<{ ok: boolean; status: number; text: string }> {
   const url = new URL(endpoint.url);
-  const body = JSON.stringify(input);
   const amzDate = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
   const shortDate = amzDate.slice(0, 8);
-  const headers: Record<string, string> = {
-    host: url.host,
-    "content-type": "application/x-amz-json-1.1",
-    "x-amz-date": amzDate,
-    "x-amz-target": target,
-  };
+  const headers: Record<string, string> = { host: url.host, "content-type": contentType, "x-amz-date": amzDate, ...extra };
   const names = Object.keys(headers).sort();
   const canonical = ["POST", "/", "", ...names.map((n) => `${n}:${headers[n]}`), "", names.join(";"), sha256(body)].join("\n");
   const scope = `${shortDate}/${endpoint.region}/${service}/aws4_request`;
@@ -51,8 +70,5 @@ export async function callJson<T>(endpoint: JsonEndpoint, service: string, targe
     },
     body,
   });
-  const text = await res.text();
-  const parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  if (!res.ok) throw new ApiError(String(parsed["__type"] ?? res.status), String(parsed["message"] ?? text));
-  return parsed as T;
+  return { ok: res.ok, status: res.status, text: await res.text() };
 }
