@@ -79,8 +79,35 @@ function certificateRow(r: Row): CertificateRow {
   };
 }
 
+/** Seals and opens a private key at rest; `identity` (the certificate ARN) is bound to it. */
+export interface KeySealer {
+  seal(plaintext: string, identity: string): string;
+  open(sealed: string, identity: string): string;
+}
+
+/** Stored private keys with this prefix are sealed; others are PEM from before sealing. */
+const SEALED = "sealed:";
+
 export class ElbCatalog {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly sealer?: KeySealer,
+  ) {}
+
+  private sealKey(pem: string, arn: string): string {
+    return this.sealer ? SEALED + this.sealer.seal(pem, arn) : pem;
+  }
+
+  private openKey(stored: string, arn: string): string {
+    if (!stored.startsWith(SEALED)) return stored;
+    if (!this.sealer) throw new Error(`the private key of ${arn} is sealed and no master key was given`);
+    return this.sealer.open(stored.slice(SEALED.length), arn);
+  }
+
+  private certificateRow(r: Row): CertificateRow {
+    const row = certificateRow(r);
+    return { ...row, privateKeyPem: this.openKey(row.privateKeyPem, row.certificate.arn) };
+  }
 
   // --- load balancers ---------------------------------------------------------------------
   loadBalancer(arn: string): LbRow | undefined {
@@ -254,10 +281,10 @@ export class ElbCatalog {
   // --- certificates -----------------------------------------------------------------------
   certificate(arn: string): CertificateRow | undefined {
     const r = this.sql("SELECT * FROM certificates WHERE arn = ?").get(arn) as Row | undefined;
-    return r && certificateRow(r);
+    return r && this.certificateRow(r);
   }
   certificates(scope: ElbScope): CertificateRow[] {
-    return (this.sql("SELECT * FROM certificates WHERE region = ? AND account = ? ORDER BY rowid").all(scope.region, scope.accountId) as Row[]).map(certificateRow);
+    return (this.sql("SELECT * FROM certificates WHERE region = ? AND account = ? ORDER BY rowid").all(scope.region, scope.accountId) as Row[]).map((r) => this.certificateRow(r));
   }
   /* in: a certificate; an existing ARN is replaced (re-import). */
   putCertificate(scope: ElbScope, row: CertificateRow): void {
@@ -265,7 +292,7 @@ export class ElbCatalog {
       `INSERT INTO certificates (arn, region, account, body, certificate_pem, chain_pem, private_key_pem) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (arn) DO UPDATE SET body = excluded.body, certificate_pem = excluded.certificate_pem,
          chain_pem = excluded.chain_pem, private_key_pem = excluded.private_key_pem`,
-    ).run(row.certificate.arn, scope.region, scope.accountId, JSON.stringify(row.certificate), row.certificatePem, row.chainPem ?? null, row.privateKeyPem);
+    ).run(row.certificate.arn, scope.region, scope.accountId, JSON.stringify(row.certificate), row.certificatePem, row.chainPem ?? null, this.sealKey(row.privateKeyPem, row.certificate.arn));
   }
   deleteCertificate(arn: string): void {
     this.sql("DELETE FROM certificates WHERE arn = ?").run(arn);

@@ -41,6 +41,9 @@ import { ELB_MIGRATIONS } from "./elb-schema.ts";
 import { buildSnapshot } from "./elb-snapshot.ts";
 import * as groups from "./elb-target-groups.ts";
 
+export type { KeySealer } from "./elb-catalog.ts";
+import type { KeySealer } from "./elb-catalog.ts";
+
 export interface SqliteElbEngineOptions {
   /** File path (e.g. data-dir/elb.db), or ":memory:" for tests. */
   path: string;
@@ -52,6 +55,8 @@ export interface SqliteElbEngineOptions {
   bindHost?: string;
   /** Host address of a container instance, for target type instance (undefined: unknown). */
   instanceAddress?: (instanceId: string) => string | undefined;
+  /** Encrypts imported private keys at rest (the secrets master key's envelope); plain text without it. */
+  keySealer?: KeySealer;
 }
 
 /** What the composition root wires between this engine and the data plane (lb/). */
@@ -77,7 +82,7 @@ export class SqliteElbEngine implements lb.ElbEngine, CertificateManager, ElbDat
     const file = openSqlite(options.path, ELB_MIGRATIONS);
     if (options.path !== ":memory:") chmodSync(options.path, 0o600);
     this.db = file.db;
-    this.catalog = new ElbCatalog(file.sql);
+    this.catalog = new ElbCatalog(file.sql, options.keySealer);
     this.bindHost = options.bindHost ?? "0.0.0.0";
     this.instanceAddress = options.instanceAddress ?? (() => undefined);
     this.ctx = {

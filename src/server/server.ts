@@ -35,6 +35,7 @@ import { iamService } from "../api/iam/iam-service.ts";
 import { SqliteIamEngine } from "../iam/sqlite-iam-engine.ts";
 import { secretsManagerService } from "../api/secretsmanager/secretsmanager-service.ts";
 import { ssmService } from "../api/ssm/ssm-service.ts";
+import { Envelope } from "../secrets/envelope.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
 import { openSecretsDatabase } from "../secrets/secrets-database.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
@@ -91,19 +92,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const agentToken = loadOrCreateAgentToken(config.dataDir);
   const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
   const logs = new SqliteLogsEngine({ path: join(config.dataDir, "logs.db"), clock: systemClock });
+  const masterKey = loadMasterKey({
+    dataDir: config.dataDir,
+    ...(config.masterKey !== undefined ? { keyText: config.masterKey } : {}),
+    ...(config.masterKeyFile !== undefined ? { keyFile: config.masterKeyFile } : {}),
+  });
+  const envelope = new Envelope(masterKey);
   // Instance targets are reached at the address their host port is published on.
   const instanceAddresses = new Map<string, string>();
   const elb = new SqliteElbEngine({
     path: join(config.dataDir, "elb.db"),
     clock: systemClock,
     instanceAddress: (id) => instanceAddresses.get(id),
+    // Imported certificates' private keys are sealed under the secrets master key.
+    keySealer: {
+      seal: (pem, arn) => envelope.seal(Buffer.from(pem, "utf8"), `acm:${arn}`).toString("base64"),
+      open: (sealed, arn) => envelope.open(Buffer.from(sealed, "base64"), `acm:${arn}`).toString("utf8"),
+    },
   });
   const deps = { store, clock: systemClock, ids: randomIds, elb };
-  const masterKey = loadMasterKey({
-    dataDir: config.dataDir,
-    ...(config.masterKey !== undefined ? { keyText: config.masterKey } : {}),
-    ...(config.masterKeyFile !== undefined ? { keyFile: config.masterKeyFile } : {}),
-  });
   const secrets = openSecretsDatabase({
     path: join(config.dataDir, "secrets.db"),
     masterKey,

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
@@ -22,6 +22,8 @@ import {
   ElasticLoadBalancingV2Client,
 } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { FakeClock } from "../../src/core/clock.ts";
+import { Envelope } from "../../src/secrets/envelope.ts";
+import { loadMasterKey } from "../../src/secrets/master-key.ts";
 import { SqliteElbEngine } from "../../src/elb/sqlite-elb-engine.ts";
 import { REGION, type TestServer, aws, freePort, startTestServer, tempDir } from "../support/harness.ts";
 
@@ -37,7 +39,13 @@ const elb = (...args: string[]) => aws(server, ["elbv2", ...args]);
 
 /** The engine's snapshot, read through a second connection to the server's elb.db. */
 function snapshotOnDisk() {
-  const reader = new SqliteElbEngine({ path: join(server.dataDir, "elb.db"), clock: new FakeClock() });
+  // Private keys are sealed under the data dir's master key, as the server seals them.
+  const envelope = new Envelope(loadMasterKey({ dataDir: server.dataDir }));
+  const keySealer = {
+    seal: (pem: string, arn: string) => envelope.seal(Buffer.from(pem), `acm:${arn}`).toString("base64"),
+    open: (sealed: string, arn: string) => envelope.open(Buffer.from(sealed, "base64"), `acm:${arn}`).toString("utf8"),
+  };
+  const reader = new SqliteElbEngine({ path: join(server.dataDir, "elb.db"), clock: new FakeClock(), keySealer });
   try {
     return reader.snapshot();
   } finally {
@@ -272,6 +280,11 @@ test("aws acm import-certificate with a self-signed certificate, and an HTTPS li
   assert.match(del.stderr, /ResourceInUseException/, del.stderr);
   const snap = snapshotOnDisk();
   assert.equal(snap.certificates[arn]?.privateKeyPem, readFileSync(join(dir, "key.pem"), "utf8"), "the data plane gets the key");
+  const keyLine = readFileSync(join(dir, "key.pem"), "utf8").split("\n")[1]!;
+  for (const file of ["elb.db", "elb.db-wal"]) {
+    const bytes = existsSync(join(server.dataDir, file)) ? readFileSync(join(server.dataDir, file)) : Buffer.alloc(0);
+    assert.ok(!bytes.includes(keyLine), `${file} does not hold the private key in the clear`);
+  }
   await fails(["create-listener", "--load-balancer-arn", lb.LoadBalancerArn, "--protocol", "HTTPS", "--port", String(port + 1), "--certificates", `CertificateArn=${arn.slice(0, -4)}ffff`, "--default-actions", `Type=forward,TargetGroupArn=${tg.TargetGroupArn}`], "CertificateNotFound");
   const bad = await aws(server, ["acm", "import-certificate", "--certificate", `fileb://${join(dir, "key.pem")}`, "--private-key", `fileb://${join(dir, "key.pem")}`]);
   assert.equal(bad.code, 254, "a key is not a certificate");
