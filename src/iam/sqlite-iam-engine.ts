@@ -41,7 +41,7 @@ import { openSqlite } from "../store/sqlite-database.ts";
 import * as access from "./iam-access.ts";
 import * as entities from "./iam-entities.ts";
 import * as policies from "./iam-policies.ts";
-import { IAM_MIGRATIONS, type IamSql } from "./iam-schema.ts";
+import { IAM_MIGRATIONS, type IamSql, type SecretSealer } from "./iam-schema.ts";
 
 export interface SqliteIamEngineOptions {
   /** File path (e.g. data-dir/iam.db), or ":memory:" for tests. */
@@ -51,6 +51,8 @@ export interface SqliteIamEngineOptions {
   clock: Clock;
   /** The identity.json admin's ARN: allowed everything, may assume roles that trust the account. */
   adminArn?: string;
+  /** Seals access key secrets and session tokens at rest; plain text (in a 0600 file) without it. */
+  sealer?: SecretSealer;
 }
 
 const PARSED_CACHE_LIMIT = 512;
@@ -70,7 +72,13 @@ export class SqliteIamEngine implements IamEngine {
     }
     const file = openSqlite(options.path, IAM_MIGRATIONS);
     this.db = file.db;
-    this.runner = { sql: file.sql, tx: (fn) => this.db.transaction(fn)(), accountId: options.accountId, clock: options.clock };
+    this.runner = {
+      sql: file.sql,
+      tx: (fn) => this.db.transaction(fn)(),
+      accountId: options.accountId,
+      clock: options.clock,
+      ...(options.sealer ? { sealer: options.sealer } : {}),
+    };
     this.deps = { db: this.runner, parse: (d, k) => this.parse(d, k), ...(options.adminArn ? { adminArn: options.adminArn } : {}) };
   }
 

@@ -105,10 +105,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     clock: systemClock,
     instanceAddress: (id) => instanceAddresses.get(id),
     // Imported certificates' private keys are sealed under the secrets master key.
-    keySealer: {
-      seal: (pem, arn) => envelope.seal(Buffer.from(pem, "utf8"), `acm:${arn}`).toString("base64"),
-      open: (sealed, arn) => envelope.open(Buffer.from(sealed, "base64"), `acm:${arn}`).toString("utf8"),
-    },
+    keySealer: sealerFor(envelope, "acm"),
   });
   const deps = { store, clock: systemClock, ids: randomIds, elb };
   const secrets = openSecretsDatabase({
@@ -138,7 +135,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     noteInstanceAddress: (id, address) => instanceAddresses.set(id, address),
   });
   const admin = principalOf(identity, identity.admin);
-  const iam = new SqliteIamEngine({ path: join(config.dataDir, "iam.db"), accountId: identity.accountId, clock: systemClock, adminArn: admin.arn });
+  const iam = new SqliteIamEngine({
+    path: join(config.dataDir, "iam.db"),
+    accountId: identity.accountId,
+    clock: systemClock,
+    adminArn: admin.arn,
+    sealer: sealerFor(envelope, "iam"),
+  });
   const handle = createApi({
     services: [
       ecsService(deps, signals.notify, services.enqueue),
@@ -277,5 +280,13 @@ function connectLoadBalancing(elb: SqliteElbEngine, dataPlane: LoadBalancerDataP
     clearInterval(ticker);
     unsubscribe();
     await applying;
+  };
+}
+
+/** Text sealed under the master key's envelope, bound to its row (`<purpose>:<identity>`), as base64. */
+function sealerFor(envelope: Envelope, purpose: string): { seal(text: string, identity: string): string; open(sealed: string, identity: string): string } {
+  return {
+    seal: (text, identity) => envelope.seal(Buffer.from(text, "utf8"), `${purpose}:${identity}`).toString("base64"),
+    open: (sealed, identity) => envelope.open(Buffer.from(sealed, "base64"), `${purpose}:${identity}`).toString("utf8"),
   };
 }

@@ -4,6 +4,8 @@
 // malformed policy is refused and changes nothing; IAM's own actions are authorized too.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { type CliResult, type TestServer, aws, startTestServer } from "../support/harness.ts";
 
 let server: TestServer;
@@ -177,6 +179,11 @@ test("AssumeRole: the temporary credentials work with their session token and fa
   refused(await aws(server, ["sts", "get-caller-identity"], withoutToken), "InvalidClientTokenId", "query service without token");
   refused(await aws(server, ["ecs", "list-clusters"], { ...session, AWS_SESSION_TOKEN: "forged" }), "UnrecognizedClientException", "wrong token");
   refused(await aws(server, ["sts", "assume-role", "--role-arn", role.Arn, "--role-session-name", "too-long", "--duration-seconds", "7200"]), "ValidationError", "over MaxSessionDuration");
+  // Secret keys and session tokens are sealed under the master key: iam.db does not hold them.
+  const files = ["iam.db", "iam.db-wal"].map((f) => join(server.dataDir, f)).filter((f) => existsSync(f));
+  for (const secret of [session.AWS_SECRET_ACCESS_KEY, session.AWS_SESSION_TOKEN]) {
+    assert.ok(!files.some((f) => readFileSync(f).includes(secret)), "no secret key or token in the clear in iam.db");
+  }
 });
 
 test("IAM actions are authorized too, and access keys can be listed, disabled and deleted", async () => {
