@@ -4,12 +4,13 @@
  * target (algorithm, lb_cookie stickiness), and hands it to http-proxy or, for upgrades, to
  * websocket-tunnel. Its configuration is swapped in place by each snapshot; the socket stays.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import type { ActionSpec, ListenerSpec, LoadBalancerSpec } from "../protocol/lb-protocol.ts";
 import { sendElbPage, sendFixed, writeRawElbPage } from "./alb-responses.ts";
-import { clientAddress, forward } from "./http-proxy.ts";
+import { type FrontConnection, type FrontRequest, HttpFront } from "./http-front.ts";
+import { clientAddress, forward, forwardFront } from "./http-proxy.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import { actionFor, type CompiledRules, compileRules, hostWithoutPort, type RequestFacts } from "./rules.ts";
 import { GROUP_COOKIE, openValue, readCookie, sealValue, stickyCookies, TARGET_COOKIE } from "./stickiness.ts";
@@ -30,7 +31,11 @@ interface ListenerConfig {
 type Choice = { kind: "target"; pool: TargetPool; target: PoolTarget; tg: TgCounters; setCookies: string[] } | { kind: "status"; status: number };
 
 export class HttpListener {
-  readonly server: Server;
+  /** What listens: http-front's server for HTTP, the node:https server for HTTPS. */
+  readonly server: NetServer;
+  /** node:http(s): every HTTPS request, and the HTTP connections http-front hands over. */
+  private readonly http: Server;
+  private readonly front: HttpFront | undefined;
   private config: ListenerConfig;
 
   constructor(
@@ -41,24 +46,31 @@ export class HttpListener {
   ) {
     this.config = this.configure(spec, lb);
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
-    this.server = tls ? createHttpsServer(tlsServerOptions(tls, spec.sslPolicy), handler) : createHttpServer(handler);
-    this.server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
-    this.server.on("connection", (socket: Socket) => {
+    const count = (socket: Socket): void => {
       const counters = this.config.lb;
       counters.activeConnections++;
       socket.once("close", () => counters.activeConnections--);
-    });
-    this.server.on("clientError", (_error, socket: Socket) => {
+    };
+    this.http = tls ? createHttpsServer({ ...tlsServerOptions(tls, spec.sslPolicy), noDelay: true }, handler) : createHttpServer({ noDelay: true }, handler);
+    this.http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.upgrade(req, socket, head));
+    this.http.on("clientError", (_error, socket: Socket) => {
       if (socket.writable) writeRawElbPage(socket, 400);
       else socket.destroy();
     });
+    if (tls) {
+      this.http.on("connection", count);
+      this.server = this.http;
+    } else {
+      this.front = new HttpFront(this.http, (req, conn) => this.fast(req, conn), count);
+      this.server = this.front.server;
+    }
     this.applyTimeouts();
   }
 
   /** New rules, actions and attributes, in place: open connections carry on. */
   update(spec: ListenerSpec, lb: LoadBalancerSpec, tls: TlsMaterial | undefined): void {
     this.config = this.configure(spec, lb);
-    if (tls && "setSecureContext" in this.server) (this.server as unknown as { setSecureContext(o: object): void }).setSecureContext(tlsServerOptions(tls, spec.sslPolicy));
+    if (tls && "setSecureContext" in this.http) (this.http as unknown as { setSecureContext(o: object): void }).setSecureContext(tlsServerOptions(tls, spec.sslPolicy));
     this.applyTimeouts();
   }
 
@@ -75,10 +87,11 @@ export class HttpListener {
 
   /** The idle timeout closes idle client connections; a request waiting on its target is the 504's business. */
   private applyTimeouts(): void {
-    this.server.keepAliveTimeout = this.config.idleMs;
-    this.server.headersTimeout = this.config.idleMs + 1000;
-    this.server.requestTimeout = 0;
-    this.server.timeout = 0;
+    this.http.keepAliveTimeout = this.config.idleMs;
+    this.http.headersTimeout = this.config.idleMs + 1000;
+    this.http.requestTimeout = 0;
+    this.http.timeout = 0;
+    if (this.front) this.front.idleMs = this.config.idleMs;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -97,21 +110,35 @@ export class HttpListener {
       const status = action.statusCode === "HTTP_301" ? 301 : 302;
       return sendElbPage(res, status, { Location: redirectLocation(action, facts, config) });
     }
-    const choice = this.choose(action, req, config);
+    const choice = this.choose(action, facts, config);
     if (choice.kind === "status") return this.elbStatus(res, config, choice.status);
     forward(this.ctx, req, res, choice.target, { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: choice.tg, setCookies: choice.setCookies });
+  }
+
+  /** http-front's bodiless requests: a forward to a target is answered there, anything else goes to node:http. */
+  private fast(req: FrontRequest, conn: FrontConnection): boolean {
+    const config = this.config;
+    const facts = new RawFacts(req);
+    const action = actionFor(config.rules, facts);
+    if (!action || action.type !== "forward") return false;
+    const choice = this.choose(action, facts, config);
+    if (choice.kind === "status") return false;
+    config.lb.requestCount++;
+    forwardFront(this.ctx, req, conn, facts.sourceIp, choice.target, { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: choice.tg, setCookies: choice.setCookies });
+    return true;
   }
 
   private upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     const config = this.config;
     config.lb.requestCount++;
-    const action = actionFor(config.rules, requestFacts(req));
+    const facts = requestFacts(req);
+    const action = actionFor(config.rules, facts);
     if (!action || action.type !== "forward") {
       // A WebSocket handshake routed to a redirect or fixed response gets no tunnel.
       config.lb.elb4xx++;
       return writeRawElbPage(socket, 400);
     }
-    const choice = this.choose(action, req, config);
+    const choice = this.choose(action, facts, config);
     if (choice.kind === "status") {
       config.lb.elb5xx++;
       return writeRawElbPage(socket, choice.status);
@@ -133,15 +160,15 @@ export class HttpListener {
   }
 
   /** The target group (weighted, group-sticky) and the target (lb_cookie-sticky) for a forward. */
-  private choose(action: Extract<ActionSpec, { type: "forward" }>, req: IncomingMessage, config: ListenerConfig): Choice {
+  private choose(action: Extract<ActionSpec, { type: "forward" }>, facts: RequestFacts, config: ListenerConfig): Choice {
     const setCookies: string[] = [];
     const now = this.ctx.clock.now();
     const secure = config.proto === "https";
-    const groups = action.targetGroups.filter((g) => g.weight > 0 || action.targetGroups.length === 1);
+    const groups = action.targetGroups.length === 1 ? action.targetGroups : action.targetGroups.filter((g) => g.weight > 0);
     let groupArn: string | undefined;
     const groupSticky = action.stickiness?.enabled === true && groups.length > 1;
     if (groupSticky) {
-      const remembered = openValue(this.ctx.cookieKey, readCookie(req.headers.cookie, GROUP_COOKIE));
+      const remembered = openValue(this.ctx.cookieKey, readCookie(facts.headers.cookie, GROUP_COOKIE));
       if (remembered && groups.some((g) => g.arn === remembered)) groupArn = remembered;
     }
     groupArn ??= weightedGroup(groups);
@@ -152,7 +179,7 @@ export class HttpListener {
     const sticky = pool.stickiness;
     let target: PoolTarget | undefined;
     if (sticky) {
-      const key = openValue(this.ctx.cookieKey, readCookie(req.headers.cookie, TARGET_COOKIE));
+      const key = openValue(this.ctx.cookieKey, readCookie(facts.headers.cookie, TARGET_COOKIE));
       const remembered = key === undefined ? undefined : pool.get(key);
       if (remembered && pool.candidates().includes(remembered)) target = remembered;
     }
@@ -164,22 +191,88 @@ export class HttpListener {
 
   close(): void {
     this.server.close();
-    this.server.closeIdleConnections();
+    if (this.front) {
+      this.front.closeIdle();
+      this.http.close();
+    } else this.http.closeIdleConnections();
     // Requests still running when the listener goes get until the idle timeout to finish.
-    setTimeout(() => this.server.closeAllConnections(), this.config.idleMs).unref();
+    setTimeout(() => this.destroyConnections(), this.config.idleMs).unref();
+  }
+
+  /** Closes every connection now. */
+  destroyConnections(): void {
+    if (this.front) this.front.closeAll();
+    else this.http.closeAllConnections();
+  }
+}
+
+/** What rules look at; headers and the source address are looked up only when a rule asks (node:http builds req.headers on first use). */
+class Facts implements RequestFacts {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+
+  constructor(private req: IncomingMessage) {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    this.method = req.method ?? "GET";
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? "" : url.slice(q + 1);
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  get sourceIp(): string {
+    return clientAddress(this.req);
+  }
+}
+
+/** The same facts for a request parsed by http-front: headers as node:http would present them, built on first use. */
+class RawFacts implements RequestFacts {
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  private built: IncomingHttpHeaders | undefined;
+  private ip: string | undefined;
+
+  constructor(private req: FrontRequest) {
+    const url = req.url;
+    const q = url.indexOf("?");
+    this.method = req.method;
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? "" : url.slice(q + 1);
+  }
+
+  get headers(): IncomingHttpHeaders {
+    if (this.built) return this.built;
+    const out: Record<string, string | string[]> = {};
+    const raw = this.req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = (raw[i] as string).toLowerCase();
+      const value = raw[i + 1] as string;
+      const prior = out[name];
+      if (name === "set-cookie") out[name] = [...((prior as string[] | undefined) ?? []), value];
+      else if (prior === undefined) out[name] = value;
+      else if (name === "cookie") out[name] = `${prior as string}; ${value}`;
+      else if (name !== "host") out[name] = `${prior as string}, ${value}`;
+    }
+    this.built = out as IncomingHttpHeaders;
+    return this.built;
+  }
+
+  get sourceIp(): string {
+    if (this.ip === undefined) {
+      const address = this.req.socket.remoteAddress ?? "";
+      this.ip = address.startsWith("::ffff:") ? address.slice(7) : address;
+    }
+    return this.ip;
   }
 }
 
 function requestFacts(req: IncomingMessage): RequestFacts {
-  const url = req.url ?? "/";
-  const q = url.indexOf("?");
-  return {
-    method: req.method ?? "GET",
-    path: q === -1 ? url : url.slice(0, q),
-    query: q === -1 ? "" : url.slice(q + 1),
-    headers: req.headers,
-    sourceIp: clientAddress(req),
-  };
+  return new Facts(req);
 }
 
 function weightedGroup(groups: { arn: string; weight: number }[]): string | undefined {

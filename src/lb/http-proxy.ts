@@ -4,6 +4,9 @@
  * the target refuses, resets or answers malformed, 504 when it says nothing for the idle timeout.
  * A bodiless request whose reused pooled connection was closed under it is sent once more on a
  * fresh one (the target closed an idle connection as we wrote: not the target's failure).
+ * Bodiless requests (nearly all) take the fast path: the request head is built as one string
+ * from the raw headers and sent by upstream-client.ts; requests with a body or `Expect` go
+ * through node:http's client with a keep-alive Agent.
  */
 import { randomFillSync } from "node:crypto";
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
@@ -11,6 +14,8 @@ import { performance } from "node:perf_hooks";
 import { sendElbPage } from "./alb-responses.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import type { PoolTarget } from "./target-pool.ts";
+import type { FrontConnection, FrontRequest, FrontWaiter } from "./http-front.ts";
+import type { UpstreamExchange, UpstreamFailure, UpstreamHandle, UpstreamPool } from "./upstream-client.ts";
 
 /** Headers that belong to one connection, never forwarded. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "trailer", "te", "proxy-authenticate", "proxy-authorization"]);
@@ -75,17 +80,225 @@ function randomHex24(): string {
 
 const BODILESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
 
+/** The client side of a fast-path exchange: a node:http response, or a connection of http-front. */
+export interface ClientSide {
+  readonly isHeadRequest: boolean;
+  readonly headersSent: boolean;
+  /** The client went away or the response is over. */
+  readonly gone: boolean;
+  writeHead(status: number, reason: string, headers: string[]): void;
+  /** False: wait for onDrain. */
+  writeBody(chunk: Buffer | undefined, last: boolean): boolean;
+  onDrain(resume: () => void): void;
+  elbPage(status: number): void;
+  destroy(): void;
+}
+
+/** A node:http response as a ClientSide. */
+class NodeSide implements ClientSide {
+  constructor(private res: ServerResponse) {}
+  get isHeadRequest(): boolean {
+    return this.res.req.method === "HEAD";
+  }
+  get headersSent(): boolean {
+    return this.res.headersSent;
+  }
+  get gone(): boolean {
+    return this.res.destroyed || this.res.writableEnded;
+  }
+  writeHead(status: number, reason: string, headers: string[]): void {
+    this.res.writeHead(status, reason, headers);
+  }
+  writeBody(chunk: Buffer | undefined, last: boolean): boolean {
+    if (!last) return this.res.write(chunk);
+    this.res.end(chunk);
+    return true;
+  }
+  onDrain(resume: () => void): void {
+    this.res.once("drain", resume);
+  }
+  elbPage(status: number): void {
+    sendElbPage(this.res, status);
+  }
+  destroy(): void {
+    this.res.destroy();
+  }
+}
+
 export function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, target: PoolTarget, spec: ForwardSpec): void {
-  const headers = forwardedHeaders(req, spec.proto, spec.port, ctx.clock.now());
-  const retryable = BODILESS.has(req.method ?? "") && req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
+  const now = ctx.clock.now();
+  const head = fastRequestHead(req.method as string, req.url as string, req.rawHeaders, clientAddress(req), spec.proto, spec.port, now, target, ctx.upstreamKeepAlive);
   target.inflight++;
   spec.tg.requestCount++;
+  if (head !== undefined) {
+    const exchange = new Exchange(ctx.upstreamFor(target), new NodeSide(res), target, spec, head, BODILESS.has(req.method as string));
+    res.once("close", () => exchange.clientGone());
+    exchange.start(false);
+    return;
+  }
   let finished = false;
   res.once("close", () => {
     if (!finished) target.inflight--;
     finished = true;
   });
+  const headers = forwardedHeaders(req, spec.proto, spec.port, now);
+  const retryable = BODILESS.has(req.method ?? "") && req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined;
   send(ctx, req, res, target, spec, headers, retryable);
+}
+
+/** A bodiless request from http-front: always the fast path. */
+export function forwardFront(ctx: ProxyContext, req: FrontRequest, conn: FrontConnection, clientIp: string, target: PoolTarget, spec: ForwardSpec): void {
+  const head = fastRequestHead(req.method, req.url, req.rawHeaders, clientIp, spec.proto, spec.port, ctx.clock.now(), target, ctx.upstreamKeepAlive) as string;
+  target.inflight++;
+  spec.tg.requestCount++;
+  const exchange = new Exchange(ctx.upstreamFor(target), conn, target, spec, head, BODILESS.has(req.method));
+  conn.wait(exchange);
+  exchange.start(false);
+}
+
+/**
+ * The request head for the fast path (upstream-client.ts): the request line and the client's
+ * headers as received, less hop-by-hop ones, with ALB's X-Forwarded-* and X-Amzn-Trace-Id.
+ * Undefined when the request has a body or asks for 100-continue: node:http carries those.
+ */
+export function fastRequestHead(
+  method: string,
+  url: string,
+  raw: string[],
+  client: string,
+  proto: string,
+  port: number,
+  now: number,
+  target: { address: string; port: number },
+  keepAlive: boolean,
+): string | undefined {
+  let named: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 10 && name.toLowerCase() === "connection") {
+      named ??= [];
+      for (const token of (raw[i + 1] as string).toLowerCase().split(",")) named.push(token.trim());
+    }
+  }
+  let head = `${method} ${url} HTTP/1.1\r\n`;
+  let forwardedFor: string | undefined;
+  let trace: string | undefined;
+  let host = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.toLowerCase();
+    switch (lower) {
+      case "host":
+        if (host) continue; // node:http keeps the first Host only
+        host = true;
+        break;
+      case "content-length":
+        if (value.trim() !== "0") return undefined;
+        break;
+      case "transfer-encoding":
+      case "expect":
+        return undefined;
+      case "x-forwarded-for":
+        forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+        continue;
+      case "x-forwarded-proto":
+      case "x-forwarded-port":
+        continue;
+      case "x-amzn-trace-id":
+        trace ??= value;
+        continue;
+      default:
+        if (HOP_BY_HOP.has(lower) || (named !== undefined && named.includes(lower))) continue;
+    }
+    head += `${name}: ${value}\r\n`;
+  }
+  if (!host) head += `Host: ${target.port === 80 ? target.address : `${target.address}:${target.port}`}\r\n`;
+  head += `X-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${client}` : client}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Amzn-Trace-Id: ${traceHeader(trace, now)}\r\n`;
+  return keepAlive ? `${head}\r\n` : `${head}Connection: close\r\n\r\n`;
+}
+
+/** One request on the fast path: the target's answer goes to the client as it arrives. */
+class Exchange implements UpstreamExchange, FrontWaiter {
+  private handle: UpstreamHandle | undefined;
+  private started = performance.now();
+  private answered = false;
+  private done = false;
+
+  constructor(
+    private pool: UpstreamPool,
+    private client: ClientSide,
+    private target: PoolTarget,
+    private spec: ForwardSpec,
+    private request: string,
+    private retryable: boolean,
+  ) {}
+
+  get head(): boolean {
+    return this.client.isHeadRequest;
+  }
+
+  start(fresh: boolean): void {
+    this.handle = this.pool.send(this.request, this, this.spec.idleMs, fresh);
+  }
+
+  /** The request no longer counts as in flight on its target. */
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.target.inflight--;
+  }
+
+  clientGone(): void {
+    const complete = this.done;
+    this.finish();
+    if (!complete) this.handle?.abort();
+  }
+
+  onHead(status: number, reason: string, headers: string[]): void {
+    const tg = this.spec.tg;
+    tg.targetResponseTimeSumMs += performance.now() - this.started;
+    if (status >= 500) tg.target5xx++;
+    else if (status >= 400) tg.target4xx++;
+    else if (status >= 200 && status < 300) tg.target2xx++;
+    for (const cookie of this.spec.setCookies) headers.push("Set-Cookie", cookie);
+    this.client.writeHead(status, reason, headers);
+    this.answered = true;
+  }
+
+  onBody(chunk: Buffer | undefined, last: boolean): boolean {
+    const client = this.client;
+    if (client.gone) {
+      this.clientGone();
+      return false;
+    }
+    if (last) {
+      this.finish();
+      client.writeBody(chunk, true);
+      return true;
+    }
+    if (client.writeBody(chunk, false)) return true;
+    client.onDrain(() => this.handle?.resume());
+    return false;
+  }
+
+  onFail(failure: UpstreamFailure): void {
+    const client = this.client;
+    if (client.gone) return;
+    if (!failure.answered && this.retryable && failure.reused && !failure.timedOut && !failure.malformed && (failure.code === "ECONNRESET" || failure.code === "EPIPE")) {
+      // The target closed an idle pooled connection as we wrote: once more on a fresh one.
+      this.retryable = false;
+      this.start(true);
+      return;
+    }
+    this.finish();
+    if (this.answered || client.headersSent) {
+      client.destroy();
+      return;
+    }
+    this.spec.lb.elb5xx++;
+    client.elbPage(failure.timedOut ? 504 : 502);
+  }
 }
 
 function send(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, target: PoolTarget, spec: ForwardSpec, headers: OutgoingHttpHeaders, retryable: boolean): void {

@@ -1,6 +1,7 @@
 /**
  * What every listener of one proxy process shares: the target pools, the upstream connection
- * pools (one keep-alive http.Agent per target address), the counters, the open tunnels
+ * pools (per target address: upstream-client's pool for bodiless requests, a keep-alive
+ * http.Agent for the rest), the counters, the open tunnels
  * (WebSockets and NLB flows, which die with their target), the clock and the cookie key.
  */
 import { Agent } from "node:http";
@@ -8,6 +9,7 @@ import type { Socket } from "node:net";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PoolTarget, TargetPool } from "./target-pool.ts";
+import { UpstreamPool } from "./upstream-client.ts";
 
 export interface LbCounters {
   requestCount: number;
@@ -76,14 +78,26 @@ export class ProxyContext {
   readonly counters = new Counters();
   readonly tunnels = new Tunnels();
   private agents = new Map<string, Agent>();
+  private upstreams = new Map<string, UpstreamPool>();
 
   constructor(
     readonly clock: Clock,
     readonly logger: Logger,
     public cookieKey: Buffer,
     /** False only to measure what pooling buys (bench/lb.ts): each request then opens its own connection. */
-    private upstreamKeepAlive = true,
+    readonly upstreamKeepAlive = true,
   ) {}
+
+  /** The fast path's keep-alive pool of connections to one target address. */
+  upstreamFor(target: PoolTarget): UpstreamPool {
+    const key = `${target.address}:${target.port}`;
+    let pool = this.upstreams.get(key);
+    if (!pool) {
+      pool = new UpstreamPool(target.address, target.port, this.upstreamKeepAlive);
+      this.upstreams.set(key, pool);
+    }
+    return pool;
+  }
 
   /** The keep-alive pool of connections to one target address. */
   agentFor(target: PoolTarget): Agent {
@@ -105,11 +119,18 @@ export class ProxyContext {
       agent.destroy();
       this.agents.delete(key);
     }
+    for (const [key, pool] of this.upstreams) {
+      if (wanted.has(key)) continue;
+      pool.destroy();
+      this.upstreams.delete(key);
+    }
   }
 
   destroyAgents(): void {
     for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
+    for (const pool of this.upstreams.values()) pool.destroy();
+    this.upstreams.clear();
   }
 
   /** In-flight counts by `groupArn|targetKey` (non-zero only). */

@@ -95,7 +95,7 @@ export class ProxyEngine {
         (l) =>
           new Promise<void>((resolve) => {
             l.server.close(() => resolve());
-            if ("closeAllConnections" in l.server) (l.server as { closeAllConnections(): void }).closeAllConnections();
+            if (l instanceof HttpListener) l.destroyConnections();
           }),
       ),
     );

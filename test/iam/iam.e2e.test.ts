@@ -56,7 +56,7 @@ test("a user with a read-only ECS policy can describe and list but not create; a
   ok(await bob("ecs", "describe-services", "--cluster", "shop", "--services", "web"), "describe-services");
   refused(await bob("ecs", "create-service", "--cluster", "shop", "--service-name", "web", "--task-definition", "web"), "AccessDeniedException", "create-service");
   const create = refused(await bob("ecs", "create-cluster", "--cluster-name", "bobs"), "AccessDeniedException", "create-cluster");
-  assert.match(create, new RegExp(`User: arn:aws:iam::${account}:user/bob is not authorized to perform: ecs:CreateCluster on resource: \\* because no identity-based policy allows the ecs:CreateCluster action`), "AWS's sentence");
+  assert.match(create, new RegExp(`User: arn:aws:iam::${account}:user/bob is not authorized to perform: ecs:CreateCluster on resource: arn:aws:ecs:ap-south-1:${account}:cluster/bobs because no identity-based policy allows the ecs:CreateCluster action`), "AWS's sentence");
   const clusters = ok(await admin("ecs", "list-clusters"), "admin lists").json.clusterArns as string[];
   assert.ok(!clusters.some((arn) => arn.endsWith("/bobs")), "the refused create changed nothing");
 
@@ -207,4 +207,24 @@ test("IAM actions are authorized too, and access keys can be listed, disabled an
   ok(await admin("iam", "delete-user", "--user-name", "dana"), "delete user");
   const users = ok(await admin("iam", "list-users"), "list-users").json.Users.map((u: { UserName: string }) => u.UserName);
   assert.ok(!users.includes("dana"), "dana is gone");
+});
+
+test("ECS resource-level permissions: the deploy action's policy may update one service and no other", async () => {
+  ok(await admin("ecs", "create-cluster", "--cluster-name", "deploys"), "cluster");
+  const deployer = as(await userWithKey("gha"));
+  const service = (name: string) => `arn:aws:ecs:ap-south-1:${account}:service/deploys/${name}`;
+  ok(await admin("iam", "put-user-policy", "--user-name", "gha", "--policy-name", "deploy", "--policy-document", JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition"], Resource: "*" },
+      { Effect: "Allow", Action: ["ecs:UpdateService", "ecs:DescribeServices"], Resource: service("web") },
+    ],
+  })), "put-user-policy");
+  // Allowed: the call reaches ECS, which answers that the service does not exist yet.
+  refused(await deployer("ecs", "update-service", "--cluster", "deploys", "--service", "web", "--desired-count", "1"), "ServiceNotFoundException", "web");
+  ok(await deployer("ecs", "describe-services", "--cluster", "deploys", "--services", "web"), "describe web");
+  const other = refused(await deployer("ecs", "update-service", "--cluster", "deploys", "--service", "api", "--desired-count", "1"), "AccessDeniedException", "api");
+  assert.match(other, new RegExp(`not authorized to perform: ecs:UpdateService on resource: ${service("api")}`), "names the service ARN");
+  refused(await deployer("ecs", "describe-services", "--cluster", "deploys", "--services", "web", "api"), "AccessDeniedException", "one of two services refused refuses the call");
+  refused(await deployer("ecs", "update-service", "--cluster", "other", "--service", "web", "--desired-count", "1"), "AccessDeniedException", "same name, other cluster");
 });

@@ -14,6 +14,7 @@ import type * as ecs from "../models/ecs.types.ts";
 import { ecsModel } from "../models/ecs.model.ts";
 import type { ServiceDefinition } from "../service.ts";
 import { ECS_ERRORS } from "./ecs-errors.ts";
+import { ECS_RESOURCES } from "./ecs-resources.ts";
 import { serviceOperations } from "./ecs-service-operations.ts";
 import { taskOperations } from "./ecs-task-operations.ts";
 import { type ClusterInclude, clusterView, taskDefinitionView } from "./ecs-views.ts";
@@ -28,6 +29,7 @@ export function ecsService(deps: ControlDeps, notify: AgentNotifier, notifyServi
   const op = <I, O extends object>(fn: (ctx: CallContext, input: I) => Promise<O>) => fn;
   return {
     signingName: "ecs",
+    resources: ECS_RESOURCES,
     model: ecsModel,
     errors: ECS_ERRORS,
     operations: {
