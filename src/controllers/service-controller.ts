@@ -15,7 +15,7 @@ import { type Plan, type ServiceTask, planService } from "../domain/deployment-p
 import { type Service, addEvent } from "../domain/service.ts";
 import type { Task } from "../domain/task.ts";
 import type { ElbEngine, TargetHealth } from "../domain/load-balancing.ts";
-import { ServiceTargets, type TaskTarget } from "./service-targets.ts";
+import { ServiceTargets, type TaskTarget, targetHealthOf } from "./service-targets.ts";
 
 const key = (s: Pick<Service, "region" | "clusterName" | "serviceName">) => `${s.region}\u0000${s.clusterName}\u0000${s.serviceName}`;
 
@@ -148,7 +148,10 @@ export class ServiceController {
     // unless a live task now has the same address and port (Docker reuses task IPs).
     const key = (x: TaskTarget) => `${x.targetGroupArn} ${x.id} ${x.port}`;
     const live = new Set(tasks.filter((t) => t.desiredStatus === "RUNNING").flatMap((t) => entry(t).targets.map(key)));
-    const registered = (x: TaskTarget) => lb.health.get(x.targetGroupArn)?.some((h) => h.id === x.id && h.port === x.port && h.state !== "draining") ?? false;
+    const registered = (x: TaskTarget) => {
+      const h = targetHealthOf(lb.health, x);
+      return h !== undefined && h.state !== "draining";
+    };
     const leftovers = tasks
       .filter((t) => t.desiredStatus === "STOPPED" && !t.drainingTargets)
       .map((t) => ({ task: t, targets: entry(t).targets.filter((x) => !live.has(key(x)) && registered(x)) }))

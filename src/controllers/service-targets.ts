@@ -5,6 +5,7 @@
  * before they stop. Reads and writes go through the ElbEngine port; ECS's events are returned
  * for the controller to record.
  */
+import { parseArn } from "../core/arn.ts";
 import type { ElbEngine, TargetHealth } from "../domain/load-balancing.ts";
 import type { ServiceTask } from "../domain/deployment-plan.ts";
 import type { Service } from "../domain/service.ts";
@@ -71,7 +72,7 @@ export class ServiceTargets {
     if (targets.length < groups) return { state: "initial" };
     let healthy = 0;
     for (const t of targets) {
-      const h = find(health, t);
+      const h = targetHealthOf(health, t);
       if (h?.state === "unhealthy") {
         return { state: "unhealthy", targetGroupArn: t.targetGroupArn, port: t.port, ...(h.description ? { reason: h.description } : {}) };
       }
@@ -82,14 +83,12 @@ export class ServiceTargets {
 
   /** Registers running tasks that are not registered (or are draining) yet; returns ECS's events. */
   async register(service: Service, running: { task: Task; targets: TaskTarget[] }[], health: ReadonlyMap<string, TargetHealth[]>): Promise<string[]> {
-    const byGroup = new Map<string, TaskTarget[]>();
-    for (const { targets } of running) {
-      for (const t of targets) {
-        const h = find(health, t);
-        if (h && h.state !== "draining" && h.state !== "unused") continue;
-        byGroup.set(t.targetGroupArn, [...(byGroup.get(t.targetGroupArn) ?? []), t]);
-      }
-    }
+    const byGroup = byTargetGroup(
+      running.flatMap(({ targets }) => targets).filter((t) => {
+        const h = targetHealthOf(health, t);
+        return !h || h.state === "draining" || h.state === "unused";
+      }),
+    );
     const events: string[] = [];
     for (const [group, targets] of byGroup) {
       await this.elb.registerTargets(scopeOf(service), group, targets.map((t) => ({ id: t.id, port: t.port })));
@@ -100,8 +99,7 @@ export class ServiceTargets {
 
   /** Starts draining these tasks' targets; returns ECS's events. */
   async deregister(service: Service, tasks: { task: Task; targets: TaskTarget[] }[], draining: boolean): Promise<string[]> {
-    const byGroup = new Map<string, TaskTarget[]>();
-    for (const { targets } of tasks) for (const t of targets) byGroup.set(t.targetGroupArn, [...(byGroup.get(t.targetGroupArn) ?? []), t]);
+    const byGroup = byTargetGroup(tasks.flatMap(({ targets }) => targets));
     const events: string[] = [];
     if (draining && tasks.length > 0) events.push(`(service ${service.serviceName}) has begun draining connections on ${tasks.length} tasks.`);
     for (const [group, targets] of byGroup) {
@@ -114,16 +112,23 @@ export class ServiceTargets {
   /** Whether any of these targets is still in its group (registered or draining). */
   static present(targets: TaskTarget[], health: ReadonlyMap<string, TargetHealth[]>): boolean {
     return targets.some((t) => {
-      const h = find(health, t);
+      const h = targetHealthOf(health, t);
       return h !== undefined && h.state !== "unused";
     });
   }
 }
 
-function find(health: ReadonlyMap<string, TargetHealth[]>, t: TaskTarget): TargetHealth | undefined {
+/** What the target group last said about this target; undefined when it is not in the group. */
+export function targetHealthOf(health: ReadonlyMap<string, TargetHealth[]>, t: TaskTarget): TargetHealth | undefined {
   return health.get(t.targetGroupArn)?.find((h) => h.id === t.id && h.port === t.port);
 }
 
+function byTargetGroup(targets: TaskTarget[]): Map<string, TaskTarget[]> {
+  const out = new Map<string, TaskTarget[]>();
+  for (const t of targets) out.set(t.targetGroupArn, [...(out.get(t.targetGroupArn) ?? []), t]);
+  return out;
+}
+
 function scopeOf(service: Service): { region: string; accountId: string } {
-  return { region: service.region, accountId: service.serviceArn.split(":")[4] ?? "" };
+  return { region: service.region, accountId: parseArn(service.serviceArn)?.accountId ?? "" };
 }

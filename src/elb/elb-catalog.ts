@@ -3,6 +3,7 @@
  * or writes. No rules here (they are in domain/lb-*.ts and the engine); callers hold the
  * transaction. Rows come back in creation order (rowid).
  */
+import { type TextSealer, openText, sealText } from "../core/sealer.ts";
 import type Database from "better-sqlite3";
 import type { Certificate } from "../domain/certificates.ts";
 import type { Action, ElbScope, ElbTag, Listener, LoadBalancer, RuleCondition, TargetGroup } from "../domain/load-balancing.ts";
@@ -79,34 +80,16 @@ function certificateRow(r: Row): CertificateRow {
   };
 }
 
-/** Seals and opens a private key at rest; `identity` (the certificate ARN) is bound to it. */
-export interface KeySealer {
-  seal(plaintext: string, identity: string): string;
-  open(sealed: string, identity: string): string;
-}
-
-/** Stored private keys with this prefix are sealed; others are PEM from before sealing. */
-const SEALED = "sealed:";
-
 export class ElbCatalog {
+  /** `sealer` seals imported private keys at rest, bound to their certificate ARN. */
   constructor(
     private readonly sql: Sql,
-    private readonly sealer?: KeySealer,
+    private readonly sealer?: TextSealer,
   ) {}
-
-  private sealKey(pem: string, arn: string): string {
-    return this.sealer ? SEALED + this.sealer.seal(pem, arn) : pem;
-  }
-
-  private openKey(stored: string, arn: string): string {
-    if (!stored.startsWith(SEALED)) return stored;
-    if (!this.sealer) throw new Error(`the private key of ${arn} is sealed and no master key was given`);
-    return this.sealer.open(stored.slice(SEALED.length), arn);
-  }
 
   private certificateRow(r: Row): CertificateRow {
     const row = certificateRow(r);
-    return { ...row, privateKeyPem: this.openKey(row.privateKeyPem, row.certificate.arn) };
+    return { ...row, privateKeyPem: openText(this.sealer, row.privateKeyPem, row.certificate.arn) };
   }
 
   // --- load balancers ---------------------------------------------------------------------
@@ -292,7 +275,7 @@ export class ElbCatalog {
       `INSERT INTO certificates (arn, region, account, body, certificate_pem, chain_pem, private_key_pem) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (arn) DO UPDATE SET body = excluded.body, certificate_pem = excluded.certificate_pem,
          chain_pem = excluded.chain_pem, private_key_pem = excluded.private_key_pem`,
-    ).run(row.certificate.arn, scope.region, scope.accountId, JSON.stringify(row.certificate), row.certificatePem, row.chainPem ?? null, this.sealKey(row.privateKeyPem, row.certificate.arn));
+    ).run(row.certificate.arn, scope.region, scope.accountId, JSON.stringify(row.certificate), row.certificatePem, row.chainPem ?? null, sealText(this.sealer, row.privateKeyPem, row.certificate.arn));
   }
   deleteCertificate(arn: string): void {
     this.sql("DELETE FROM certificates WHERE arn = ?").run(arn);

@@ -41,8 +41,7 @@ import { ELB_MIGRATIONS } from "./elb-schema.ts";
 import { buildSnapshot } from "./elb-snapshot.ts";
 import * as groups from "./elb-target-groups.ts";
 
-export type { KeySealer } from "./elb-catalog.ts";
-import type { KeySealer } from "./elb-catalog.ts";
+import type { TextSealer } from "../core/sealer.ts";
 
 export interface SqliteElbEngineOptions {
   /** File path (e.g. data-dir/elb.db), or ":memory:" for tests. */
@@ -56,7 +55,7 @@ export interface SqliteElbEngineOptions {
   /** Host address of a container instance, for target type instance (undefined: unknown). */
   instanceAddress?: (instanceId: string) => string | undefined;
   /** Encrypts imported private keys at rest (the secrets master key's envelope); plain text without it. */
-  keySealer?: KeySealer;
+  keySealer?: TextSealer;
 }
 
 /** What the composition root wires between this engine and the data plane (lb/). */

@@ -26,7 +26,8 @@ import type { Policy, PolicyKind } from "../domain/iam-policy.ts";
 import { type RoleRow, checkDuration, findRole, findUser } from "./iam-entities.ts";
 import { accessKeyId, secretAccessKey, sessionToken } from "./iam-ids.ts";
 import { documentsOf } from "./iam-policies.ts";
-import { type IamSql, openSecret, sealSecret } from "./iam-schema.ts";
+import { openText, sealText } from "../core/sealer.ts";
+import type { IamSql } from "./iam-schema.ts";
 
 /** Expired credentials are kept this long (so a late request hears "expired"), then purged. */
 const EXPIRED_GRACE_MS = 60 * 60_000;
@@ -190,8 +191,8 @@ function issue(db: IamSql, role: RoleRow, session: string, durationSeconds: numb
     db.sql("INSERT INTO sessions (access_key_id, secret, token, role_name, role_id, session_name, expires) VALUES (?, ?, ?, ?, ?, ?, ?)")
       .run(
         credentials.accessKeyId,
-        sealSecret(db, credentials.secretAccessKey, credentials.accessKeyId),
-        sealSecret(db, credentials.sessionToken, `${credentials.accessKeyId}/token`),
+        sealText(db.sealer, credentials.secretAccessKey, credentials.accessKeyId),
+        sealText(db.sealer, credentials.sessionToken, `${credentials.accessKeyId}/token`),
         role.name,
         role.id,
         session,
@@ -211,13 +212,13 @@ export function credential(db: IamSql, id: string): IamCredential | undefined {
     const s = db.sql("SELECT * FROM sessions WHERE access_key_id = ?").get(id) as SessionRow | undefined;
     if (!s) return undefined;
     const principal = { accountId: db.accountId, arn: assumedRoleArn(db.accountId, s.role_name, s.session_name), userId: `${s.role_id}:${s.session_name}` };
-    return { accessKeyId: id, secretAccessKey: openSecret(db, s.secret, id), sessionToken: openSecret(db, s.token, `${id}/token`), expiresAt: s.expires, principal };
+    return { accessKeyId: id, secretAccessKey: openText(db.sealer, s.secret, id), sessionToken: openText(db.sealer, s.token, `${id}/token`), expiresAt: s.expires, principal };
   }
   const k = db.sql(
     "SELECT k.secret, u.name, u.id, u.path FROM access_keys k JOIN users u ON u.name = k.user_name WHERE k.id = ? AND k.status = 'Active'",
   ).get(id) as KeyUserRow | undefined;
   if (!k) return undefined;
-  return { accessKeyId: id, secretAccessKey: openSecret(db, k.secret, id), principal: { accountId: db.accountId, arn: userArn(db.accountId, k.path, k.name), userId: k.id } };
+  return { accessKeyId: id, secretAccessKey: openText(db.sealer, k.secret, id), principal: { accountId: db.accountId, arn: userArn(db.accountId, k.path, k.name), userId: k.id } };
 }
 
 export function principalOfArn(db: IamSql, arn: string): IamPrincipal | undefined {

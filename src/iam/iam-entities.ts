@@ -20,7 +20,8 @@ import {
   userArn,
 } from "../domain/iam.ts";
 import { accessKeyId, secretAccessKey, uniqueId } from "./iam-ids.ts";
-import { type IamSql, sealSecret } from "./iam-schema.ts";
+import { sealText } from "../core/sealer.ts";
+import type { IamSql } from "./iam-schema.ts";
 
 export interface UserRow { name: string; id: string; path: string; created: number; tags: string }
 export interface RoleRow { name: string; id: string; path: string; created: number; trust: string; description: string | null; max_session: number; tags: string }
@@ -112,7 +113,7 @@ export function createAccessKey(db: IamSql, userName: string): NewAccessKey {
   if (count >= MAX_ACCESS_KEYS) throw new BerthError(ErrorCode.LimitExceeded, `Cannot exceed quota for AccessKeysPerUser: ${MAX_ACCESS_KEYS}`);
   const key: NewAccessKey = { userName: user.name, accessKeyId: accessKeyId(false), secretAccessKey: secretAccessKey(), status: "Active", createDate: db.clock.now() };
   db.sql("INSERT INTO access_keys (id, user_name, secret, status, created) VALUES (?, ?, ?, ?, ?)")
-    .run(key.accessKeyId, key.userName, sealSecret(db, key.secretAccessKey, key.accessKeyId), key.status, key.createDate);
+    .run(key.accessKeyId, key.userName, sealText(db.sealer, key.secretAccessKey, key.accessKeyId), key.status, key.createDate);
   return key;
 }
 

@@ -5,6 +5,7 @@
  * temporary credentials are stored as issued (SigV4 needs the plain secret to verify a
  * signature); the file is created mode 0600, like identity.json.
  */
+import type { TextSealer } from "../core/sealer.ts";
 import type Database from "better-sqlite3";
 import type { Clock } from "../core/clock.ts";
 
@@ -15,27 +16,7 @@ export interface IamSql {
   accountId: string;
   clock: Clock;
   /** Seals secret keys and session tokens at rest (the secrets master key); plain without it. */
-  sealer?: SecretSealer;
-}
-
-/** Seals and opens a secret at rest; `identity` (the access key id) is bound to it. */
-export interface SecretSealer {
-  seal(plaintext: string, identity: string): string;
-  open(sealed: string, identity: string): string;
-}
-
-const SEALED = "sealed:";
-
-/** What goes into a secret column: sealed when the engine has a sealer. */
-export function sealSecret(db: IamSql, plaintext: string, identity: string): string {
-  return db.sealer ? SEALED + db.sealer.seal(plaintext, identity) : plaintext;
-}
-
-/** A secret column's plain text (rows written before sealing are plain already). */
-export function openSecret(db: IamSql, stored: string, identity: string): string {
-  if (!stored.startsWith(SEALED)) return stored;
-  if (!db.sealer) throw new Error(`the secret of ${identity} is sealed and no master key was given`);
-  return db.sealer.open(stored.slice(SEALED.length), identity);
+  sealer?: TextSealer;
 }
 
 export const IAM_MIGRATIONS: readonly string[] = [

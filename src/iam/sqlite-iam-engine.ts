@@ -41,7 +41,8 @@ import { openSqlite } from "../store/sqlite-database.ts";
 import * as access from "./iam-access.ts";
 import * as entities from "./iam-entities.ts";
 import * as policies from "./iam-policies.ts";
-import { IAM_MIGRATIONS, type IamSql, type SecretSealer } from "./iam-schema.ts";
+import type { TextSealer } from "../core/sealer.ts";
+import { IAM_MIGRATIONS, type IamSql } from "./iam-schema.ts";
 
 export interface SqliteIamEngineOptions {
   /** File path (e.g. data-dir/iam.db), or ":memory:" for tests. */
@@ -52,7 +53,7 @@ export interface SqliteIamEngineOptions {
   /** The identity.json admin's ARN: allowed everything, may assume roles that trust the account. */
   adminArn?: string;
   /** Seals access key secrets and session tokens at rest; plain text (in a 0600 file) without it. */
-  sealer?: SecretSealer;
+  sealer?: TextSealer;
 }
 
 const PARSED_CACHE_LIMIT = 512;

@@ -11,6 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
 import { BerthError, ErrorCode } from "../core/errors.ts";
+import type { TextSealer } from "../core/sealer.ts";
 
 const FORMAT = 1;
 const IV = 12;
@@ -42,6 +43,14 @@ export class Envelope {
     } finally {
       dataKey.fill(0);
     }
+  }
+
+  /** Texts sealed as base64, bound to `<purpose>:<identity>` (IAM key secrets, ACM private keys). */
+  textSealer(purpose: string): TextSealer {
+    return {
+      seal: (text, identity) => this.seal(Buffer.from(text, "utf8"), `${purpose}:${identity}`).toString("base64"),
+      open: (sealed, identity) => this.open(Buffer.from(sealed, "base64"), `${purpose}:${identity}`).toString("utf8"),
+    };
   }
 
   open(sealed: Uint8Array, identity: string): Buffer {

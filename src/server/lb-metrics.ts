@@ -5,22 +5,15 @@
  * HTTPCode_ELB_5XX_Count, HTTPCode_Target_2XX/4XX/5XX_Count, RequestCountPerTarget,
  * TargetResponseTime (seconds, average) and Healthy/UnHealthyHostCount.
  */
+import { parseArn } from "../core/arn.ts";
 import type { MetricDatum, MetricsStore } from "../domain/metrics.ts";
 import type { LbMetrics } from "../protocol/lb-protocol.ts";
 
-type Counters = LbMetrics;
-
-/** arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id> → parts. */
-function arnParts(arn: string): { region: string; accountId: string; resource: string } | undefined {
-  const m = /^arn:[^:]+:elasticloadbalancing:([^:]+):(\d+):(.+)$/.exec(arn);
-  return m ? { region: m[1]!, accountId: m[2]!, resource: m[3]! } : undefined;
-}
-
 export class LbMetricsRecorder {
-  private last: Counters | undefined;
+  private last: LbMetrics | undefined;
 
   constructor(
-    private readonly read: () => Counters,
+    private readonly read: () => LbMetrics,
     private readonly store: MetricsStore,
   ) {}
 
@@ -32,7 +25,7 @@ export class LbMetricsRecorder {
     if (!previous) return 0;
     const byScope = new Map<string, { scope: { region: string; accountId: string }; data: MetricDatum[] }>();
     const add = (arn: string, datum: Omit<MetricDatum, "timestamp" | "namespace">, namespace: string) => {
-      const p = arnParts(arn);
+      const p = parseArn(arn);
       if (!p) return;
       const key = `${p.region} ${p.accountId}`;
       const entry = byScope.get(key) ?? { scope: { region: p.region, accountId: p.accountId }, data: [] };
@@ -41,7 +34,7 @@ export class LbMetricsRecorder {
     };
     for (const [arn, m] of Object.entries(current.loadBalancers)) {
       const before = previous.loadBalancers[arn] ?? { requestCount: 0, elb5xx: 0, elb4xx: 0, activeConnections: 0 };
-      const resource = arnParts(arn)?.resource.replace(/^loadbalancer\//, "") ?? "";
+      const resource = parseArn(arn)?.resource.replace(/^loadbalancer\//, "") ?? "";
       const namespace = resource.startsWith("net/") ? "AWS/NetworkELB" : "AWS/ApplicationELB";
       const dimensions = { LoadBalancer: resource };
       add(arn, { name: "RequestCount", dimensions, value: m.requestCount - before.requestCount, unit: "Count" }, namespace);
@@ -51,7 +44,7 @@ export class LbMetricsRecorder {
     }
     for (const [arn, m] of Object.entries(current.targetGroups)) {
       const before = previous.targetGroups[arn] ?? { requestCount: 0, target2xx: 0, target4xx: 0, target5xx: 0, targetResponseTimeSumMs: 0, healthyHostCount: 0, unhealthyHostCount: 0 };
-      const dimensions = { TargetGroup: arnParts(arn)?.resource ?? "" };
+      const dimensions = { TargetGroup: parseArn(arn)?.resource ?? "" };
       const requests = m.requestCount - before.requestCount;
       const ns = "AWS/ApplicationELB";
       add(arn, { name: "RequestCount", dimensions, value: requests, unit: "Count" }, ns);

@@ -6,6 +6,7 @@
  * exits 0; the task's own role does the Secrets Manager calls, as a Lambda's would.
  */
 import type { CallContext, ControlDeps } from "../control/context.ts";
+import { findTaskDefinition } from "../control/task-definitions.ts";
 import { type AgentNotifier, runTask } from "../control/tasks.ts";
 import type { RotationRunner, RotationStepRequest } from "../domain/secrets.ts";
 
@@ -25,8 +26,7 @@ export function ecsRotationRunner(deps: ControlDeps, notify: AgentNotifier, clus
         { name: "Step", value: req.step },
         { name: "BERTH_AWS_ENDPOINTS", value: "true" },
       ];
-      const family = req.rotationArn.slice(req.rotationArn.lastIndexOf("/") + 1);
-      const definition = await deps.store.getTaskDefinition(req.region, family.split(":")[0]!, family.includes(":") ? Number(family.split(":")[1]) : undefined);
+      const definition = await findTaskDefinition(deps, ctx, req.rotationArn);
       if (!definition) throw new Error(`rotation task definition ${req.rotationArn} does not exist`);
       const containers = (definition.document["containerDefinitions"] as { name: string }[]).map((c) => ({ name: c.name, environment }));
       const awsvpc = definition.document["networkMode"] === "awsvpc";

@@ -105,7 +105,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     clock: systemClock,
     instanceAddress: (id) => instanceAddresses.get(id),
     // Imported certificates' private keys are sealed under the secrets master key.
-    keySealer: sealerFor(envelope, "acm"),
+    keySealer: envelope.textSealer("acm"),
   });
   const deps = { store, clock: systemClock, ids: randomIds, elb };
   const secrets = openSecretsDatabase({
@@ -140,7 +140,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     accountId: identity.accountId,
     clock: systemClock,
     adminArn: admin.arn,
-    sealer: sealerFor(envelope, "iam"),
+    sealer: envelope.textSealer("iam"),
   });
   const handle = createApi({
     services: [
@@ -280,13 +280,5 @@ function connectLoadBalancing(elb: SqliteElbEngine, dataPlane: LoadBalancerDataP
     clearInterval(ticker);
     unsubscribe();
     await applying;
-  };
-}
-
-/** Text sealed under the master key's envelope, bound to its row (`<purpose>:<identity>`), as base64. */
-function sealerFor(envelope: Envelope, purpose: string): { seal(text: string, identity: string): string; open(sealed: string, identity: string): string } {
-  return {
-    seal: (text, identity) => envelope.seal(Buffer.from(text, "utf8"), `${purpose}:${identity}`).toString("base64"),
-    open: (sealed, identity) => envelope.open(Buffer.from(sealed, "base64"), `${purpose}:${identity}`).toString("utf8"),
   };
 }

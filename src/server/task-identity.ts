@@ -5,7 +5,8 @@
  * read as the ECS agent's, since they become the task's stoppedReason.
  */
 import { BerthError, ErrorCode } from "../core/errors.ts";
-import type { IamEngine } from "../domain/iam.ts";
+import { lastSegment } from "../core/arn.ts";
+import { type IamEngine, assumedRoleArn } from "../domain/iam.ts";
 import type { EcsSecretReference, ParameterStore, SecretsEngine } from "../domain/secrets.ts";
 import { parseEcsSecretReference } from "../domain/secrets.ts";
 import type { Task } from "../domain/task.ts";
@@ -29,7 +30,7 @@ interface SecretEntry {
 export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
   const scopeOf = (task: Task) => ({ region: task.region, accountId: deps.accountId });
   /** The session the execution role acts in: AWS names it after the task id. */
-  const executionSession = (task: Task, roleArn: string) => `arn:aws:sts::${deps.accountId}:assumed-role/${roleArn.slice(roleArn.lastIndexOf("/") + 1)}/${task.taskId}`;
+  const executionSession = (task: Task, roleArn: string) => assumedRoleArn(deps.accountId, lastSegment(roleArn), task.taskId);
 
   async function read(task: Task, valueFrom: string): Promise<string> {
     const ref: EcsSecretReference = parseEcsSecretReference(valueFrom, scopeOf(task));

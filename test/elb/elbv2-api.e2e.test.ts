@@ -40,11 +40,7 @@ const elb = (...args: string[]) => aws(server, ["elbv2", ...args]);
 /** The engine's snapshot, read through a second connection to the server's elb.db. */
 function snapshotOnDisk() {
   // Private keys are sealed under the data dir's master key, as the server seals them.
-  const envelope = new Envelope(loadMasterKey({ dataDir: server.dataDir }));
-  const keySealer = {
-    seal: (pem: string, arn: string) => envelope.seal(Buffer.from(pem), `acm:${arn}`).toString("base64"),
-    open: (sealed: string, arn: string) => envelope.open(Buffer.from(sealed, "base64"), `acm:${arn}`).toString("utf8"),
-  };
+  const keySealer = new Envelope(loadMasterKey({ dataDir: server.dataDir })).textSealer("acm");
   const reader = new SqliteElbEngine({ path: join(server.dataDir, "elb.db"), clock: new FakeClock(), keySealer });
   try {
     return reader.snapshot();

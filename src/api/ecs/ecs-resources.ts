@@ -5,7 +5,7 @@
  * does. Operations not listed here (lists, registrations, account settings) act on "*", as on
  * AWS. Names become ARNs in the caller's region and account; ARNs pass through.
  */
-import { clusterArn, ecsArn } from "../../core/arn.ts";
+import { clusterArn, ecsArn, isArn, lastSegment } from "../../core/arn.ts";
 import type { CallContext } from "../../control/context.ts";
 import type { ResourceResolver } from "../service.ts";
 
@@ -13,21 +13,14 @@ type Input = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
-const isArn = (ref: string) => ref.startsWith("arn:");
 
 function cluster(ctx: CallContext, ref: unknown): string {
   const name = str(ref) ?? "default";
   return isArn(name) ? name : clusterArn(ctx.scope, name);
 }
 
-/** The cluster's name, for ARNs of things inside it. */
-function clusterName(ref: unknown): string {
-  const name = str(ref) ?? "default";
-  return isArn(name) ? name.slice(name.lastIndexOf("/") + 1) : name;
-}
-
 const inCluster = (kind: string) => (ctx: CallContext, input: Input, ref: string): string =>
-  isArn(ref) ? ref : ecsArn(ctx.scope, `${kind}/${clusterName(input["cluster"])}/${ref}`);
+  isArn(ref) ? ref : ecsArn(ctx.scope, `${kind}/${lastSegment(str(input["cluster"]) ?? "default")}/${ref}`);
 
 const service = inCluster("service");
 const task = inCluster("task");
