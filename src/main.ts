@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
@@ -70,7 +70,18 @@ const command = positionals[0] ?? "help";
 function readState(): ServerState | undefined {
   const path = join(dataDir, STATE_FILE);
   if (!existsSync(path)) return undefined;
-  return JSON.parse(readFileSync(path, "utf8")) as ServerState;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as ServerState;
+  } catch {
+    return undefined; // left half-written by a server killed mid-write: no server stands behind it
+  }
+}
+
+/** Written whole or not at all (a rename), so a kill never leaves a torn state file behind. */
+function writeState(state: ServerState): void {
+  const path = join(dataDir, STATE_FILE);
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(state)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 function isAlive(pid: number): boolean {
@@ -123,7 +134,7 @@ async function up(): Promise<void> {
     ...(values["no-agent"] ? {} : { agent: agentConfig(logger) }),
   });
   const state: ServerState = { pid: process.pid, port: server.port, url: server.url };
-  writeFileSync(join(dataDir, STATE_FILE), `${JSON.stringify(state)}\n`);
+  writeState(state);
   process.stdout.write(`Berth is up at ${server.url} (data in ${dataDir}). Run: eval "$(./berth env)"\n`);
   let stopping = false;
   const stop = (): void => {

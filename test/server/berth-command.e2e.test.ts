@@ -2,7 +2,7 @@
 // AWS CLI against the printed endpoint, `berth down`.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, rmSync, statSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { AWS_CLI, ROOT, freePort, tempDir } from "../support/harness.ts";
@@ -36,5 +36,12 @@ describe("berth command", () => {
     assert.match(berth("down"), /stopped/);
     assert.equal(existsSync(join(dataDir, "server.json")), false);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/_berth/health`));
+  });
+
+  test("a state file torn by a kill mid-write does not keep the next up from starting", async () => {
+    writeFileSync(join(dataDir, "server.json"), "");
+    const port = await freePort();
+    assert.match(berth("up", "--detach", "--port", String(port)), /Berth is up/, "an empty server.json is taken as no server");
+    assert.match(berth("down"), /stopped/);
   });
 });
