@@ -173,11 +173,24 @@ function mounts(def: Def, task: TaskSpec): MountSpec[] {
   });
 }
 
-/** awslogs and other AWS drivers are Berth's job (its log store); Docker keeps json-file. */
+/** The log options ECS applies to every driver: Docker implements them between the container and its driver. */
+const DELIVERY_OPTIONS = ["mode", "max-buffer-size"];
+
+/**
+ * Docker's own drivers get their options as they are. awslogs is Berth's job (the shipper
+ * reads Docker's json-file log), so Docker gets json-file with only the delivery options:
+ * `mode: non-blocking` puts a ring buffer of `max-buffer-size` in front of that file, and
+ * Docker refuses values it does not know, as it does on ECS.
+ */
 function logDriver(def: Def): RuntimeSpec["logDriver"] {
   const lc = def["logConfiguration"] as { logDriver?: string; options?: Record<string, string> } | undefined;
+  const options = lc?.options ?? {};
+  if (lc?.logDriver === "awslogs") {
+    const delivery = Object.fromEntries(DELIVERY_OPTIONS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]!]));
+    return { type: "json-file", config: delivery };
+  }
   if (!lc?.logDriver || !["json-file", "local", "none", "syslog", "journald"].includes(lc.logDriver)) return undefined;
-  return { type: lc.logDriver, config: lc.options ?? {} };
+  return { type: lc.logDriver, config: options };
 }
 
 /** Volumes the runner must create before the containers: task-scoped and shared Docker volumes. */

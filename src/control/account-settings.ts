@@ -49,6 +49,13 @@ export async function deleteAccountSetting(
   return current;
 }
 
+/** A setting's value for the caller: the principal's own, else the account's, else ECS's default. */
+export async function effectiveSetting(deps: ControlDeps, ctx: CallContext, name: string): Promise<string> {
+  const own = await deps.store.getAccountSettings(ctx.scope.region, ctx.principalArn);
+  const account = await deps.store.getAccountSettings(ctx.scope.region, accountRootArn(ctx));
+  return own.find((s) => s.name === name)?.value ?? account.find((s) => s.name === name)?.value ?? ACCOUNT_SETTING_DEFAULTS[name]!;
+}
+
 export interface ListAccountSettingsCommand {
   name?: string;
   value?: string;

@@ -11,6 +11,7 @@ import type { TaskDefinitionRecord } from "../domain/task-definition-record.ts";
 import { type Task, type TaskStopCode, USER_STOP_REASON } from "../domain/task.ts";
 import { defaultServiceStrategy } from "../scheduler/placement.ts";
 import { type LaunchPlan, type TaskOverride, planLaunch } from "../domain/task-launch.ts";
+import { effectiveSetting } from "./account-settings.ts";
 import { assertProviders } from "./capacity-providers.ts";
 import { clusterNameOf, requireCluster } from "./clusters.ts";
 import type { CallContext, ControlDeps } from "./context.ts";
@@ -73,7 +74,7 @@ async function prepareLaunch(deps: ControlDeps, ctx: CallContext, cmd: RunTaskCo
   const prepared: PreparedLaunch = {
     cluster,
     td,
-    plan: planLaunch(td.document, cmd.overrides ?? {}),
+    plan: planLaunch(td.document, cmd.overrides ?? {}, await effectiveSetting(deps, ctx, "defaultLogDriverMode")),
     launchType,
     networkMode,
     group: cmd.group ?? `family:${td.family}`,

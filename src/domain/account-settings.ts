@@ -36,7 +36,8 @@ export const ACCOUNT_SETTING_DEFAULTS: Record<string, string> = {
   tagResourceAuthorization: "on",
   fargateTaskRetirementWaitPeriod: "7",
   guardDutyActivate: "disabled",
-  defaultLogDriverMode: "blocking",
+  // ECS's default since 2025-06-25 (the model's LogConfiguration documentation).
+  defaultLogDriverMode: "non-blocking",
 };
 
 /** Settings that only the account default may change, not a single principal. */

@@ -59,7 +59,18 @@ function applyOverride(def: Def, o: ContainerOverride | undefined): Def {
   return out;
 }
 
-export function planLaunch(document: Def, overrides: TaskOverride): LaunchPlan {
+/**
+ * The log delivery mode every container's log driver gets: its own `mode` option when it
+ * names one, else the account's defaultLogDriverMode (containers without a logConfiguration
+ * keep the host's default driver, as on ECS).
+ */
+function withLogMode(def: Def, mode: string): Def {
+  const lc = def["logConfiguration"] as { logDriver?: string; options?: Record<string, string> } | undefined;
+  if (!lc?.logDriver || lc.options?.["mode"] !== undefined) return def;
+  return { ...def, logConfiguration: { ...lc, options: { ...lc.options, mode } } };
+}
+
+export function planLaunch(document: Def, overrides: TaskOverride, defaultLogDriverMode: string): LaunchPlan {
   const defs = document["containerDefinitions"] as Def[];
   const byName = new Map((overrides.containerOverrides ?? []).map((o) => [o.name, o] as const));
   for (const name of byName.keys()) {
@@ -67,7 +78,7 @@ export function planLaunch(document: Def, overrides: TaskOverride): LaunchPlan {
       throw invalidParameter(`Override for container named ${String(name)} is not a container in the TaskDefinition.`);
     }
   }
-  const containers = defs.map((d) => applyOverride(d, byName.get(d["name"] as string)));
+  const containers = defs.map((d) => withLogMode(applyOverride(d, byName.get(d["name"] as string)), defaultLogDriverMode));
   const taskCpuText = overrides.cpu ?? (document["cpu"] as string | undefined);
   const taskMemText = overrides.memory ?? (document["memory"] as string | undefined);
   const cpu = taskCpuText === undefined ? undefined : parseTaskCpu(taskCpuText);

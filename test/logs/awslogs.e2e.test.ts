@@ -2,7 +2,7 @@
 // prefix/container/task-id, `aws logs tail --follow` prints new lines, get-log-events pages,
 // and a missing group without awslogs-create-group fails the task as ECS does.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { DescribeTasksCommand, type ECSClient, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from "@aws-sdk/client-ecs";
@@ -140,5 +140,49 @@ describe("awslogs", () => {
     const missing = await berth(server, ["logs", "nothing-here"]);
     assert.notEqual(missing.code, 0);
     assert.match(missing.stderr, /no task or service named nothing-here/);
+  });
+
+  test("mode and max-buffer-size reach Docker; no mode takes defaultLogDriverMode; Docker's refusals fail the task", async () => {
+    const describeTask = async (arn: string) => (await client.send(new DescribeTasksCommand({ cluster: "default", tasks: [arn] }))).tasks?.[0];
+    const logConfigOf = async (arn: string) => {
+      const running = await until("the task to run", async () => {
+        const t = await describeTask(arn);
+        return t?.lastStatus === "RUNNING" ? t : undefined;
+      });
+      const [info] = JSON.parse(execFileSync("docker", ["inspect", running.containers![0]!.runtimeId!], { encoding: "utf8" })) as { HostConfig: { LogConfig: unknown } }[];
+      return info!.HostConfig.LogConfig;
+    };
+    const group = { "awslogs-group": "/ecs/modes", "awslogs-stream-prefix": "m", "awslogs-create-group": "true" };
+
+    const buffered = await runLogger("nonblocking", "echo buffered; exec sleep 300", { ...group, mode: "non-blocking", "max-buffer-size": "4m" });
+    assert.deepEqual(await logConfigOf(buffered), { Type: "json-file", Config: { mode: "non-blocking", "max-buffer-size": "4m" } });
+    await until("the buffered task's line", async () => {
+      const r = await aws(server, ["logs", "filter-log-events", "--log-group-name", "/ecs/modes", "--filter-pattern", "buffered"]);
+      return r.json?.events?.length === 1 ? true : undefined;
+    });
+
+    const unset = await runLogger("defaultmode", "exec sleep 300", group);
+    assert.deepEqual(await logConfigOf(unset), { Type: "json-file", Config: { mode: "non-blocking" } }, "ECS's default mode");
+    const put = await aws(server, ["ecs", "put-account-setting", "--name", "defaultLogDriverMode", "--value", "blocking"]);
+    assert.equal(put.code, 0, put.stderr);
+    try {
+      const blocking = await runLogger("defaultmode", "exec sleep 300", group);
+      assert.deepEqual(await logConfigOf(blocking), { Type: "json-file", Config: { mode: "blocking" } }, "the account setting's mode");
+    } finally {
+      await aws(server, ["ecs", "delete-account-setting", "--name", "defaultLogDriverMode"]);
+    }
+
+    for (const [family, options, reason] of [
+      ["badmode", { mode: "fast" }, /^CannotCreateContainerError: .*logging mode not supported: fast/],
+      ["badbuffer", { mode: "blocking", "max-buffer-size": "4m" }, /^CannotCreateContainerError: .*max-buffer-size option is only supported with 'mode=non-blocking'/],
+    ] as const) {
+      const arn = await runLogger(family, "echo never", { ...group, ...options });
+      const stopped = await until<Task>(`${family} to fail`, async () => {
+        const t = await describeTask(arn);
+        return t?.lastStatus === "STOPPED" ? t : undefined;
+      });
+      assert.equal(stopped.stopCode, "TaskFailedToStart", family);
+      assert.match(stopped.stoppedReason ?? "", reason, family);
+    }
   });
 });
