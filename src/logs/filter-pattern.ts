@@ -65,7 +65,12 @@ function compileTerms(text: string): CompiledFilter {
   } else if (optionals.every(searchable)) {
     ftsQuery = optionals.map(quote).join(" OR ");
   }
-  return ftsQuery === undefined ? { matches } : { matches, ftsQuery };
+  const compiled: CompiledFilter = { matches };
+  if (ftsQuery !== undefined) compiled.ftsQuery = ftsQuery;
+  // A blank phrase holds nothing to look for: it drops out of an AND and makes an OR match all.
+  const literals = plain ? { op: "AND" as const, terms: includes.filter((t) => t !== "") } : { op: "OR" as const, terms: optionals };
+  if (literals.terms.length > 0 && !literals.terms.includes("")) compiled.literals = literals;
+  return compiled;
 }
 
 function tokenizeTerms(text: string): { kind: TermKind; text: string }[] {

@@ -20,6 +20,16 @@ export interface CompiledFilter {
    * an OR unusable), and exclusions are left out.
    */
   ftsQuery?: string;
+  /**
+   * Substrings every matching message holds: all of them (AND), or at least one (OR), when the
+   * pattern is terms/phrases. A store can test them natively before `matches` confirms.
+   */
+  literals?: Literals;
+}
+
+export interface Literals {
+  op: "AND" | "OR";
+  terms: string[];
 }
 
 export const bad = (why: string) => invalidParameter(`Invalid filter pattern: ${why}`);

@@ -6,6 +6,7 @@
  * sort is over FTS candidates, and only when the term is rare (see ftsCandidates).
  */
 import { compileFilterPattern } from "./filter-pattern.ts";
+import type { CompiledFilter, Literals } from "./filter-syntax.ts";
 import { trigramQuery } from "./logs-fts.ts";
 import { EVENT_OVERHEAD_BYTES, MAX_BATCH_BYTES, pageLimit } from "./logs-rules.ts";
 import type { LogsSql } from "./logs-schema.ts";
@@ -143,7 +144,7 @@ export function filterEvents(
   let bytes = 0;
   let last: EventKey | undefined;
   let more = false;
-  for (const row of candidates(db, target, range, pattern?.ftsQuery)) {
+  for (const row of candidates(db, target, range, pattern)) {
     if (pattern && !pattern.matches(row.message)) continue;
     bytes += eventSize(row.message);
     if (events.length === limit || (events.length > 0 && bytes > MAX_BATCH_BYTES)) {
@@ -162,21 +163,32 @@ export function filterEvents(
   return more && last ? { events, nextToken: filterToken({ timestamp: last.timestamp, id: last.id }) } : { events };
 }
 
-function* candidates(
-  db: LogsSql,
-  target: FilterTarget,
-  range: KeyRange,
-  ftsQuery: string | undefined,
-): Generator<EventRow> {
-  const narrowed = ftsQuery === undefined ? undefined : ftsCandidates(db, target, range, ftsQuery);
-  yield* narrowed ?? scanCandidates(db, target, range);
+function* candidates(db: LogsSql, target: FilterTarget, range: KeyRange, pattern: CompiledFilter | undefined): Generator<EventRow> {
+  const literals = literalClause(pattern?.literals);
+  const narrowed = pattern?.ftsQuery === undefined ? undefined : ftsCandidates(db, target, range, pattern.ftsQuery, literals);
+  yield* narrowed ?? scanCandidates(db, target, range, literals);
+}
+
+/** A SQL condition on `message` (with its parameters) that every match passes: SQLite tests substrings faster than rows reach JS. */
+interface LiteralClause {
+  on(column: string): string;
+  params: Record<string, string>;
+}
+
+function literalClause(literals: Literals | undefined): LiteralClause {
+  if (!literals) return { on: () => "", params: {} };
+  const params = Object.fromEntries(literals.terms.map((t, i) => [`lit${i}`, t]));
+  return {
+    on: (column) => `AND (${literals.terms.map((_, i) => `instr(${column}, @lit${i}) > 0`).join(` ${literals.op} `)})`,
+    params,
+  };
 }
 
 /**
  * Every event of the target in the range, in order, straight off an index: the stream's for one
  * stream, else the group's (skipping other streams' rows when some streams were chosen).
  */
-function scanCandidates(db: LogsSql, target: FilterTarget, range: KeyRange): IterableIterator<EventRow> {
+function scanCandidates(db: LogsSql, target: FilterTarget, range: KeyRange, literals: LiteralClause): IterableIterator<EventRow> {
   const streams = target.streamIds;
   const where =
     streams?.length === 1
@@ -187,10 +199,10 @@ function scanCandidates(db: LogsSql, target: FilterTarget, range: KeyRange): Ite
   const index = streams?.length === 1 ? "log_events_stream_time" : "log_events_group_time";
   const stmt = db.sql(
     `SELECT id, timestamp, ingestion, message, stream_id FROM log_events INDEXED BY ${index}
-     WHERE ${where} AND (timestamp, id) > (@at, @aid) AND (timestamp, id) < (@bt, @bid)
+     WHERE ${where} AND (timestamp, id) > (@at, @aid) AND (timestamp, id) < (@bt, @bid) ${literals.on("message")}
      ORDER BY timestamp, id`,
   );
-  const params = { stream: streams?.[0] ?? 0, group: target.groupId, streams: JSON.stringify(streams ?? []), ...rangeParams(range) };
+  const params = { stream: streams?.[0] ?? 0, group: target.groupId, streams: JSON.stringify(streams ?? []), ...rangeParams(range), ...literals.params };
   return stmt.iterate(params) as IterableIterator<EventRow>;
 }
 
@@ -204,6 +216,7 @@ function ftsCandidates(
   target: FilterTarget,
   range: KeyRange,
   ftsQuery: string,
+  literals: LiteralClause,
 ): IterableIterator<EventRow> | undefined {
   const match = trigramQuery(ftsQuery);
   if (match === undefined) return undefined;
@@ -229,8 +242,8 @@ function ftsCandidates(
     .sql(
       `SELECT e.id, e.timestamp, e.ingestion, e.message, e.stream_id
        FROM ${from} CROSS JOIN log_events e ON e.id BETWEEN b.first_id AND b.last_id
-       WHERE ${where} AND (e.timestamp, e.id) > (@at, @aid) AND (e.timestamp, e.id) < (@bt, @bid)
+       WHERE ${where} AND (e.timestamp, e.id) > (@at, @aid) AND (e.timestamp, e.id) < (@bt, @bid) ${literals.on("e.message")}
        ORDER BY e.timestamp, e.id`,
     )
-    .iterate(params) as IterableIterator<EventRow>;
+    .iterate({ ...params, ...literals.params }) as IterableIterator<EventRow>;
 }

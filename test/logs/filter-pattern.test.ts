@@ -246,6 +246,39 @@ describe("ftsQuery", () => {
   });
 });
 
+describe("literals", () => {
+  const cases: [pattern: string, literals: { op: "AND" | "OR"; terms: string[] } | undefined][] = [
+    ["ERROR io", { op: "AND", terms: ["ERROR", "io"] }], // short terms too: SQL's instr needs no trigrams
+    ['ERROR " " -DEBUG ?x', { op: "AND", terms: ["ERROR"] }], // a blank phrase and exclusions hold nothing to look for
+    ["?ERROR ?io", { op: "OR", terms: ["ERROR", "io"] }],
+    ['?ERROR ?" "', undefined], // a blank alternative matches every message
+    ["-DEBUG", undefined],
+    ['" "', undefined],
+    ["%ERROR%", undefined],
+    ['{ $.level = "ERROR" }', undefined],
+  ];
+  for (const [pattern, literals] of cases) {
+    it(`${pattern} → ${literals ? `${literals.op} ${literals.terms.join(",")}` : "none"}`, () => {
+      assert.deepEqual(compileFilterPattern(pattern).literals, literals, `literals of ${pattern}`);
+    });
+  }
+
+  it("every matching message holds the literals as their operator says", () => {
+    const rnd = random(11);
+    const words = ["ERROR", "io", "WARN", "disk", " ", "x"];
+    for (const pattern of ["ERROR io", "?WARN ?io", "ERROR -WARN", '"disk x" io']) {
+      const filter = compileFilterPattern(pattern);
+      const { op, terms } = filter.literals!;
+      for (let i = 0; i < 300; i++) {
+        const message = Array.from({ length: 1 + Math.floor(rnd() * 5) }, () => pick(rnd, words)).join(pick(rnd, [" ", ""]));
+        if (!filter.matches(message)) continue;
+        const held = terms.map((t) => message.includes(t));
+        assert.ok(op === "AND" ? held.every(Boolean) : held.some(Boolean), `${pattern} matched ${JSON.stringify(message)} without its literals`);
+      }
+    }
+  });
+});
+
 describe("against an independent computation over generated lines", () => {
   const rnd = random(42);
 
