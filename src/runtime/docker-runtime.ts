@@ -11,7 +11,7 @@ import {
   createBody,
   engineTimestamp,
   imageInfo,
-  parseEngineTime,
+  logTimeParser,
   pullParams,
   refPath,
   runtimeEvent,
@@ -348,10 +348,11 @@ export class DockerRuntime implements Runtime {
       for await (const c of res) chunks.push(c as Buffer);
       throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, `logs ${containerId}`);
     }
+    const parseTime = logTimeParser();
     const demux = new LogDemuxer((stream, raw) => {
       // Each line is "<RFC 3339 nano timestamp> <text>"; TTY output ends lines with "\r\n".
       const space = raw.indexOf(" ");
-      const timeMs = space > 0 ? parseEngineTime(raw.slice(0, space)) : undefined;
+      const timeMs = space > 0 ? parseTime(raw.slice(0, space)) : undefined;
       const text = timeMs === undefined ? raw : raw.slice(space + 1);
       onLine(stream, tty ? text.replace(/\r$/, "") : text, timeMs ?? 0);
     });
