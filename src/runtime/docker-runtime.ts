@@ -6,6 +6,7 @@
  */
 import { silentLogger, type Logger } from "../core/logger.ts";
 import { DockerEngineClient, LogDemuxer, engineError, readLines, type EngineRequest } from "./docker-engine-client.ts";
+import { type LogFileRead, readJsonLogFile } from "./docker-log-file.ts";
 import {
   containerState,
   createBody,
@@ -40,6 +41,11 @@ export interface DockerRuntimeOptions {
   logger?: Logger;
   /** Answer timeout for ordinary calls (not pulls, builds or streams). Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Read json-file logs from the file the engine writes when this host can open it (the
+   * default), instead of through the engine's logs endpoint. See docker-log-file.ts.
+   */
+  logFiles?: boolean;
 }
 
 const EVENT_FILTERS = JSON.stringify({
@@ -55,10 +61,12 @@ const id = (value: string): string => encodeURIComponent(value);
 export class DockerRuntime implements Runtime {
   private readonly client: DockerEngineClient;
   private readonly logger: Logger;
+  private readonly logFiles: boolean;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.client = new DockerEngineClient(options.socketPath ?? "/var/run/docker.sock", options.timeoutMs);
     this.logger = options.logger ?? silentLogger;
+    this.logFiles = options.logFiles ?? true;
   }
 
   /** Releases idle sockets; the runtime stays usable (new calls open new ones). */
@@ -317,12 +325,30 @@ export class DockerRuntime implements Runtime {
     throw engineError(res, `remove volume ${name}`);
   }
 
+  private async isRunning(containerId: string): Promise<boolean> {
+    const res = await this.client.request({ method: "GET", path: `/containers/${id(containerId)}/json` });
+    if (res.status === 404) return false;
+    if (res.status !== 200) throw engineError(res, `inspect ${containerId}`);
+    return (JSON.parse(res.body.toString("utf8")) as { State?: { Running?: boolean } }).State?.Running === true;
+  }
+
   async logs(containerId: string, options: LogsOptions, onLine: LogLineHandler): Promise<void> {
-    const inspected = await this.client.json<{ Config?: { Tty?: boolean } }>(
+    const inspected = await this.client.json<{ Config?: { Tty?: boolean }; LogPath?: string; HostConfig?: { LogConfig?: { Type?: string } } }>(
       { method: "GET", path: `/containers/${id(containerId)}/json` },
       `logs ${containerId}`,
     );
     const tty = inspected.value.Config?.Tty === true;
+    const logPath = inspected.value.LogPath;
+    if (this.logFiles && logPath && inspected.value.HostConfig?.LogConfig?.Type === "json-file") {
+      const read: LogFileRead = { path: logPath, follow: options.follow === true, tty, running: () => this.isRunning(containerId) };
+      if (options.since !== undefined) read.since = options.since;
+      if (options.signal !== undefined) read.signal = options.signal;
+      const fromFile = await readJsonLogFile(read, onLine).catch((err: unknown) => {
+        throw new RuntimeError(RuntimeErrorKind.Unavailable, `logs ${containerId}: ${String(err)}`, 0, { cause: err });
+      });
+      if (fromFile) return;
+      this.logger.info("log file not readable here; using the logs endpoint", { containerId, logPath });
+    }
     const req: EngineRequest = {
       method: "GET",
       path: `/containers/${id(containerId)}/logs`,

@@ -187,6 +187,31 @@ if (!engineUp && process.env.BERTH_REQUIRE_DOCKER === "1") {
       assert.deepEqual([h["NetworkMode"], h["SecurityOpt"]], ["bridge", ["no-new-privileges"]]);
     });
 
+    test("logs from the json-file match the logs endpoint's, and a line Docker split comes whole", async () => {
+      await buildTestImage();
+      const script = 'i=0; while [ $i -lt 2000 ]; do echo "out $i"; echo "err $i" >&2; i=$((i+1)); done; head -c 40000 /dev/zero | tr "\\0" x; echo';
+      const id = await docker.createContainer({ name: `berth-test-logfile-${process.pid}`, image: IMAGE, labels: { "berth.test": "1" }, cmd: ["sh", "-c", script], networkMode: "none" });
+      created.push(id);
+      await docker.startContainer(id);
+      type Line = [stream: string, line: string, timeMs: number];
+      const fromFile: Line[] = [];
+      await docker.logs(id, { follow: true }, (stream, line, timeMs) => fromFile.push([stream, line, timeMs]));
+      const endpoint = new DockerRuntime({ socketPath: SOCKET, logFiles: false });
+      const fromEndpoint: Line[] = [];
+      await endpoint.logs(id, { follow: true }, (stream, line, timeMs) => fromEndpoint.push([stream, line, timeMs]));
+      endpoint.close();
+      const seen = `${fromFile.length} lines from the file, ${fromEndpoint.length} from the endpoint`;
+      const long = fromFile.pop()!;
+      assert.deepEqual([long[0], long[1].length, /^x+$/.test(long[1])], ["stdout", 40000, true], `the 40,000-character line is one line (${seen})`);
+      assert.equal(fromFile.length, 4000, seen);
+      // The endpoint prefixes each of Docker's 16 KiB parts with its own time, so its copy of the long line differs.
+      assert.deepEqual(fromFile, fromEndpoint.slice(0, 4000), "the same lines, streams and times either way");
+      const since = fromFile[3000]![2];
+      const later: Line[] = [];
+      await docker.logs(id, { since }, (stream, line, timeMs) => later.push([stream, line, timeMs]));
+      assert.deepEqual(later.slice(0, -1), fromFile.filter((l) => l[2] >= since), "since keeps lines at or after it");
+    });
+
     test("an unreachable socket is Unavailable", async () => {
       const nowhere = new DockerRuntime({ socketPath: "/tmp/berth-no-such.sock" });
       await assert.rejects(nowhere.ping(), (e: unknown) => e instanceof Error && (e as { kind?: string }).kind === "Unavailable");
