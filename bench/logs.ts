@@ -58,6 +58,8 @@ function cleanup(): void {
     const ids = (spawnSync("docker", ["ps", "-aq", "--filter", `label=berth.agent-id=${id}`], { encoding: "utf8", timeout: 30_000 }).stdout ?? "").split("\n").filter(Boolean);
     if (ids.length) spawnSync("docker", ["rm", "-f", ...ids], { stdio: "ignore", timeout: 60_000 });
   }
+  const floorIds = (spawnSync("docker", ["ps", "-aq", "--filter", `label=berth.bench-floor=${process.pid}`], { encoding: "utf8", timeout: 30_000 }).stdout ?? "").split("\n").filter(Boolean);
+  if (floorIds.length) spawnSync("docker", ["rm", "-f", ...floorIds], { stdio: "ignore", timeout: 60_000 });
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(filterDir, { recursive: true, force: true });
 }
@@ -191,6 +193,62 @@ async function ingest(): Promise<void> {
   if (others > 0) console.log(`note: ${others} container(s) not from this run started on this Docker host during the ingest; these figures are noisier`);
   await killHard(berth);
   berth = undefined;
+  await floor(script);
+}
+
+/**
+ * The floor on this host: the same 4 writers run straight on Docker (no Berth), each json-file
+ * log tailed by a bare reader in this process (read, split, JSON.parse, nothing stored). Its
+ * delays are measured when a line is read, without a poll round, so they sit below Berth's.
+ */
+async function floor(script: string): Promise<void> {
+  const root = spawnSync("docker", ["info", "-f", "{{.DockerRootDir}}"], { encoding: "utf8", timeout: 30_000 }).stdout.trim();
+  const ids = Array.from({ length: TASKS }, () => {
+    const create = spawnSync("docker", ["create", "--label", `berth.bench-floor=${process.pid}`, BUSYBOX_IMAGE, "sh", "-c", script.replace("exec sleep 3600", "true")], { encoding: "utf8" });
+    if (!/^[0-9a-f]{64}$/.test(create.stdout.trim())) throw new Error(`docker create failed: ${create.stderr}`);
+    return create.stdout.trim();
+  });
+  const step = Math.max(1, Math.floor(lines / SAMPLES_PER_TASK));
+  const lags: number[] = [];
+  let [first, last] = [Infinity, 0];
+  const tail = async (id: string): Promise<void> => {
+    const path = join(root, "containers", id, `${id}-json.log`);
+    const { open } = await import("node:fs/promises");
+    let file;
+    for (let deadline = Date.now() + 30_000; !file; await sleep(5)) {
+      file = await open(path, "r").catch(() => undefined);
+      if (!file && Date.now() > deadline) throw new Error(`no log file at ${path}`);
+    }
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let [pos, rest, n] = [0, "", 0];
+    while (n < lines) {
+      const { bytesRead } = await file.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) {
+        await sleep(25);
+        continue;
+      }
+      pos += bytesRead;
+      const parts = (rest + buf.toString("utf8", 0, bytesRead)).split("\n");
+      rest = parts.pop()!;
+      const now = Date.now();
+      for (const part of parts) {
+        const e = JSON.parse(part) as { log: string; time: string };
+        if (n % step === 0 || n === lines - 1) lags.push(now - dockerMs(e.time));
+        n++;
+      }
+      [first, last] = [Math.min(first, now), Math.max(last, now)];
+    }
+    await file.close();
+  };
+  const tails = ids.map(tail);
+  spawnSync("docker", ["start", ...ids], { stdio: "ignore" });
+  await Promise.all(tails);
+  spawnSync("docker", ["rm", "-f", ...ids], { stdio: "ignore", timeout: 60_000 });
+  const lat = sorted(lags);
+  const rate = (TASKS * lines) / ((last - first) / 1000);
+  console.log(
+    `${"bare file reader".padEnd(18)}${int(TASKS * lines).padEnd(11)}${f1((last - first) / 1000).padEnd(9)}${int(rate).padEnd(10)}| ${"".padEnd(17)}${int(pct(lat, 0.5)).padEnd(8)}${int(pct(lat, 0.99)).padEnd(10)}${int(lat.at(-1) ?? NaN).padEnd(10)}${String(lat.length).padEnd(6)}| floor: the same writers without Berth, their json-file logs read as written`,
+  );
 }
 
 // ---- filter ----
