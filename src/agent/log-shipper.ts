@@ -48,7 +48,7 @@ export interface ShipperOptions {
   framing: FramingLimits;
 }
 
-const DEFAULTS: ShipperOptions = { maxBuffer: 200_000, maxBufferBytes: 64 * 1024 * 1024, maxBatch: 5_000, now: () => Date.now(), framing: DEFAULT_LIMITS };
+const DEFAULTS: ShipperOptions = { maxBuffer: 200_000, maxBufferBytes: 64 * 1024 * 1024, maxBatch: 10_000, now: () => Date.now(), framing: DEFAULT_LIMITS };
 
 /** How far a container's output has shipped: both cursors at the end of the same event. */
 interface ShipPosition {

@@ -207,9 +207,9 @@ function scanCandidates(db: LogsSql, target: FilterTarget, range: KeyRange, lite
 }
 
 /**
- * The target's events in blocks whose index holds the query's trigrams, in key order; undefined
- * when the hint cannot be used or selects FTS_BLOCK_CAP blocks or more (a scan is then cheaper
- * than sorting that many candidates). Memory: at most FTS_BLOCK_CAP × BLOCK_EVENTS rows sorted.
+ * The target's events in blocks whose index holds the query's trigrams or that wait for the
+ * index, in key order; undefined when the hint cannot be used or selects FTS_BLOCK_CAP blocks or
+ * more (a scan is then cheaper than sorting that many candidates). Memory: at most FTS_BLOCK_CAP × BLOCK_EVENTS rows sorted.
  */
 function ftsCandidates(
   db: LogsSql,
@@ -220,9 +220,12 @@ function ftsCandidates(
 ): IterableIterator<EventRow> | undefined {
   const match = trigramQuery(ftsQuery);
   if (match === undefined) return undefined;
-  const from = "log_blocks_fts CROSS JOIN log_blocks b ON b.first_id = log_blocks_fts.rowid";
+  // The blocks the index selects, and every block not indexed yet (any of them may hold a match).
+  const from = `(SELECT rowid AS first_id FROM log_blocks_fts WHERE log_blocks_fts MATCH @q
+                 UNION ALL SELECT first_id FROM log_blocks WHERE indexed = 0) m
+                CROSS JOIN log_blocks b ON b.first_id = m.first_id`;
   const streams = target.streamIds === undefined ? "" : "AND b.stream_id IN (SELECT value FROM json_each(@streams))";
-  const where = `log_blocks_fts MATCH @q AND b.group_id = @group ${streams} AND b.max_ts >= @at AND b.min_ts <= @bt`;
+  const where = `b.group_id = @group ${streams} AND b.max_ts >= @at AND b.min_ts <= @bt`;
   const params = {
     q: match,
     group: target.groupId,

@@ -5,6 +5,10 @@
  * positions, which is what lets ingestion stay above 50,000 events/s, and it still answers
  * "which events may contain this substring": a block holds every trigram of every message in it.
  * The index only narrows; callers always confirm each candidate event with the filter pattern.
+ *
+ * Ingest only records each block (`log_blocks`, `indexed` = 0); `indexPendingBlocks` puts blocks
+ * into the FTS table later, from their events, so indexing is off the write path of a burst.
+ * Readers treat a pending block as a candidate for every query, so results never depend on it.
  */
 import type { LogsSql } from "./logs-schema.ts";
 
@@ -46,22 +50,45 @@ export class BlockWriter {
     if (this.block!.text.length >= BLOCK_EVENTS || this.chars >= BLOCK_CHARS) this.flush();
   }
 
-  /* in: the open block; out: one log_blocks row and one FTS row keyed by the block's first event id. */
+  /** Blocks written so far (each waits for the index). */
+  written = 0;
+
+  /* in: the open block; out: one pending log_blocks row keyed by the block's first event id. */
   flush(): void {
     const b = this.block;
     if (!b) return;
     this.db
-      .sql("INSERT INTO log_blocks (first_id, last_id, group_id, stream_id, min_ts, max_ts) VALUES (?, ?, ?, ?, ?, ?)")
+      .sql("INSERT INTO log_blocks (first_id, last_id, group_id, stream_id, min_ts, max_ts, indexed) VALUES (?, ?, ?, ?, ?, ?, 0)")
       .run(b.firstId, b.lastId, this.groupId, this.streamId, b.minTimestamp, b.maxTimestamp);
-    this.db.sql("INSERT INTO log_blocks_fts (rowid, text) VALUES (?, ?)").run(b.firstId, b.text.join("\n"));
     this.block = undefined;
     this.chars = 0;
+    this.written++;
   }
+}
+
+/* in: up to `max` pending blocks, oldest first; out: their FTS rows, built from their events, and indexed = 1. Returns how many. */
+export function indexPendingBlocks(db: LogsSql, max: number): number {
+  return db.tx(() => {
+    const blocks = db.sql("SELECT first_id AS first, last_id AS last FROM log_blocks WHERE indexed = 0 ORDER BY first_id LIMIT ?").all(max) as {
+      first: number;
+      last: number;
+    }[];
+    const messages = db.sql("SELECT message FROM log_events WHERE id BETWEEN ? AND ? ORDER BY id").pluck();
+    for (const b of blocks) {
+      db.sql("INSERT INTO log_blocks_fts (rowid, text) VALUES (?, ?)").run(b.first, (messages.all(b.first, b.last) as string[]).join("\n"));
+      db.sql("UPDATE log_blocks SET indexed = 1 WHERE first_id = ?").run(b.first);
+    }
+    return blocks.length;
+  });
+}
+
+export function pendingBlockCount(db: LogsSql): number {
+  return (db.sql("SELECT count(*) AS n FROM log_blocks WHERE indexed = 0").get() as { n: number }).n;
 }
 
 /* in: the blocks selected by `where` (SQL over log_blocks, with its parameters); removes them and their index rows. */
 export function deleteBlocks(db: LogsSql, where: string, ...params: unknown[]): void {
-  db.sql(`DELETE FROM log_blocks_fts WHERE rowid IN (SELECT first_id FROM log_blocks WHERE ${where})`).run(...params);
+  db.sql(`DELETE FROM log_blocks_fts WHERE rowid IN (SELECT first_id FROM log_blocks WHERE indexed = 1 AND ${where})`).run(...params);
   db.sql(`DELETE FROM log_blocks WHERE ${where}`).run(...params);
 }
 

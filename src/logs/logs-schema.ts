@@ -7,7 +7,9 @@
  * Term search (logs-fts.ts): `log_blocks` groups up to 64 consecutive events of one batch (one
  * stream, contiguous ids first_id..last_id) and `log_blocks_fts` is a contentless trigram FTS5
  * index of each block's messages, without positions (detail=none), keyed by the block's
- * first_id. Blocks and their index rows are deleted with their events.
+ * first_id. Blocks and their index rows are deleted with their events. A block enters the FTS
+ * table after its events are stored (`indexed` = 0 until then), so a burst is visible before
+ * it is indexed.
  */
 import type Database from "better-sqlite3";
 
@@ -69,4 +71,7 @@ export const LOGS_MIGRATIONS: readonly string[] = [
      cursor_time INTEGER NOT NULL,
      cursor_count INTEGER NOT NULL
    );`,
+  // Blocks are written at ingest and put in the term index later (logs-fts.ts): 0 until then.
+  `ALTER TABLE log_blocks ADD COLUMN indexed INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX log_blocks_pending ON log_blocks (first_id) WHERE indexed = 0;`,
 ];

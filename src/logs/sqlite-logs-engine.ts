@@ -44,7 +44,7 @@ import {
   type GroupRow,
 } from "./logs-catalog.ts";
 import { filterEvents, readStream, type FilterTarget } from "./logs-event-reads.ts";
-import { BlockWriter } from "./logs-fts.ts";
+import { BlockWriter, indexPendingBlocks, pendingBlockCount } from "./logs-fts.ts";
 import { eventsOfGroups, QueryBook } from "./logs-queries.ts";
 import { deleteGroupData, deleteStreamData, enforceRetention } from "./logs-retention.ts";
 import {
@@ -66,7 +66,16 @@ export interface SqliteLogsEngineOptions {
   clock: Clock;
   /** Query ids; random UUIDs unless a test passes SequentialIds. */
   ids?: IdSource;
+  /**
+   * When stored events enter the term index: once no batch has arrived for `idleMs` (default
+   * 250), or at once when more than `maxPendingBlocks` (default 16,384, about a million short
+   * lines) wait, which bounds how much a filter must scan instead.
+   */
+  indexing?: { idleMs?: number; maxPendingBlocks?: number };
 }
+
+/** Blocks indexed per step in the background, between which other work runs. */
+const INDEX_SLICE = 64;
 
 const MAX_QUERY_GROUPS = 50;
 const MAX_QUERY_ROWS = 100_000;
@@ -79,13 +88,63 @@ export class SqliteLogsEngine implements LogsEngine {
   private readonly clock: Clock;
   private readonly ids: IdSource;
   private readonly queries = new QueryBook();
+  private readonly indexing: { idleMs: number; maxPendingBlocks: number };
+  /** Blocks waiting for the term index (may count some deleted since; recounted when it matters). */
+  private pendingBlocks: number;
+  private lastWrite = 0;
+  private indexTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(options: SqliteLogsEngineOptions) {
     this.clock = options.clock;
     this.ids = options.ids ?? randomIds;
+    this.indexing = { idleMs: 250, maxPendingBlocks: 16_384, ...options.indexing };
     const file = openSqlite(options.path, LOGS_MIGRATIONS, ["journal_size_limit = 67108864"]);
     this.db = file.db;
     this.sql = file.sql;
+    this.pendingBlocks = pendingBlockCount(this.runner);
+    if (this.pendingBlocks > 0) this.armIndexer(this.indexing.idleMs);
+  }
+
+  // --- the term index, behind ingest ------------------------------------------------------
+
+  /** Blocks of stored events not in the term index yet. */
+  get unindexedBlocks(): number {
+    return pendingBlockCount(this.runner);
+  }
+
+  /** Puts every stored event in the term index now. */
+  indexPending(): void {
+    while (indexPendingBlocks(this.runner, INDEX_SLICE) === INDEX_SLICE);
+    this.pendingBlocks = 0;
+  }
+
+  /* A batch was stored: index at once past the bound, else once writes pause. */
+  private wrote(blocks: number): void {
+    this.lastWrite = performance.now();
+    this.pendingBlocks += blocks;
+    const over = this.pendingBlocks - this.indexing.maxPendingBlocks;
+    if (over > 0) {
+      const done = indexPendingBlocks(this.runner, over);
+      this.pendingBlocks = done < over ? pendingBlockCount(this.runner) : this.pendingBlocks - done;
+    }
+    if (this.pendingBlocks > 0) this.armIndexer(this.indexing.idleMs);
+  }
+
+  private armIndexer(delayMs: number): void {
+    if (this.indexTimer || this.closed) return;
+    this.indexTimer = setTimeout(() => this.indexWhenIdle(), delayMs);
+    this.indexTimer.unref();
+  }
+
+  private indexWhenIdle(): void {
+    this.indexTimer = undefined;
+    if (this.closed) return;
+    const quiet = performance.now() - this.lastWrite;
+    if (quiet < this.indexing.idleMs) return this.armIndexer(this.indexing.idleMs - quiet);
+    const done = indexPendingBlocks(this.runner, INDEX_SLICE);
+    this.pendingBlocks = done < INDEX_SLICE ? 0 : Math.max(0, this.pendingBlocks - done);
+    if (done === INDEX_SLICE) this.armIndexer(0);
   }
 
   private group(scope: LogsScope, name: string): GroupRow {
@@ -158,15 +217,19 @@ export class SqliteLogsEngine implements LogsEngine {
     source?: LogSource,
   ): Promise<{ nextSequenceToken: string; rejectedLogEventsInfo?: RejectedLogEventsInfo }> {
     const now = this.clock.now();
-    return this.runner.tx(() => {
+    let blocks = 0;
+    const result = this.runner.tx(() => {
       const g = this.group(scope, group);
       const s = getStream(this.runner, g.id, stream);
       if (source) events = this.skipStored(source, events);
       const plan = planBatch(events, now, g.retention ?? undefined);
-      const sequence = this.storeBatch(g.id, s.id, events, plan, now);
-      const token = sequenceToken(sequence);
+      const stored = this.storeBatch(g.id, s.id, events, plan, now);
+      blocks = stored.blocks;
+      const token = sequenceToken(stored.sequence);
       return plan.rejected ? { nextSequenceToken: token, rejectedLogEventsInfo: plan.rejected } : { nextSequenceToken: token };
     });
+    this.wrote(blocks);
+    return result;
   }
 
   /*
@@ -183,11 +246,11 @@ export class SqliteLogsEngine implements LogsEngine {
     return fresh;
   }
 
-  /* in: a planned batch; out: the stream's new sequence number. Runs inside putLogEvents' transaction. */
-  private storeBatch(groupId: number, streamId: number, events: InputLogEvent[], plan: BatchPlan, now: number): number {
+  /* in: a planned batch; out: the stream's new sequence number and the index blocks written. Runs inside putLogEvents' transaction. */
+  private storeBatch(groupId: number, streamId: number, events: InputLogEvent[], plan: BatchPlan, now: number): { sequence: number; blocks: number } {
     if (plan.start >= plan.end) {
       const row = this.sql("UPDATE log_streams SET sequence = sequence + 1 WHERE id = ? RETURNING sequence").get(streamId);
-      return (row as { sequence: number }).sequence;
+      return { sequence: (row as { sequence: number }).sequence, blocks: 0 };
     }
     // One statement for the batch: SQLite unpacks it, so no event crosses into it on its own.
     // With one writer, the rows take consecutive ids in the array's order.
@@ -212,7 +275,7 @@ export class SqliteLogsEngine implements LogsEngine {
          last_ingestion = @now, stored_bytes = stored_bytes + @bytes, sequence = sequence + 1
        WHERE id = @stream RETURNING sequence`,
     ).get({ first: events[plan.start]!.timestamp, last: events[plan.end - 1]!.timestamp, now, bytes, stream: streamId });
-    return (row as { sequence: number }).sequence;
+    return { sequence: (row as { sequence: number }).sequence, blocks: blocks.written };
   }
 
   async getLogEvents(
@@ -347,7 +410,10 @@ export class SqliteLogsEngine implements LogsEngine {
     return true;
   }
 
+  /** Stops the indexer; blocks still pending stay recorded and are indexed after the next open. */
   async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.indexTimer);
     this.db.close();
   }
 }

@@ -625,6 +625,48 @@ describe("storage", () => {
     }
   });
 
+  test("events are found by term before they enter the index, the same after, and deletes take pending blocks along", async () => {
+    const logs = new SqliteLogsEngine({ path: ":memory:", clock: new FakeClock(T0), indexing: { idleMs: 60_000 } });
+    await logs.createLogGroup(scope, "app");
+    for (const s of ["s1", "s2"]) await logs.createLogStream(scope, "app", s);
+    await logs.putLogEvents(scope, "app", "s1", events(500, T0 - HOUR, 1, (i) => (i % 97 === 0 ? `rare needle ${i}` : `hay ${i}`)));
+    await logs.putLogEvents(scope, "app", "s2", events(500, T0 - HOUR, 1, (i) => `hay ${i}`));
+    assert.ok(logs.unindexedBlocks > 0, "nothing is indexed while writes are recent");
+    const query = { logGroupName: "app", filterPattern: "needle" };
+    const pending = await filterAll(logs, query);
+    assert.deepEqual(pending.events.map((e) => e.message), [0, 97, 194, 291, 388, 485].map((i) => `rare needle ${i}`));
+    logs.indexPending();
+    assert.equal(logs.unindexedBlocks, 0);
+    assert.deepEqual(await filterAll(logs, query), pending, "the index changes no result");
+    await logs.putLogEvents(scope, "app", "s2", events(3, T0 - 10, 1, (i) => `needle late ${i}`));
+    await logs.deleteLogStream(scope, "app", "s2");
+    assert.equal(logs.unindexedBlocks, 0, "the deleted stream's pending block went with it");
+    assert.deepEqual(await filterAll(logs, query), pending);
+    await logs.close();
+  });
+
+  test("past maxPendingBlocks a batch is indexed at once; a reopened file indexes what was left pending", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-logs-"));
+    try {
+      const clock = new FakeClock(T0);
+      const path = join(dir, "logs.db");
+      const first = new SqliteLogsEngine({ path, clock, indexing: { idleMs: 60_000, maxPendingBlocks: 3 } });
+      await first.createLogGroup(scope, "app");
+      await first.createLogStream(scope, "app", "s");
+      await first.putLogEvents(scope, "app", "s", events(64 * 10, T0 - HOUR));
+      assert.equal(first.unindexedBlocks, 3, "10 blocks written, all but 3 indexed at once");
+      await first.close();
+      const second = new SqliteLogsEngine({ path, clock, indexing: { idleMs: 10 } });
+      for (const deadline = Date.now() + 5_000; second.unindexedBlocks > 0; await new Promise((r) => setTimeout(r, 10))) {
+        assert.ok(Date.now() < deadline, "the pending blocks are indexed after the reopen");
+      }
+      assert.equal((await filterAll(second, { logGroupName: "app", filterPattern: '"line 639"' })).events.length, 1);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   const hints: [string, string | undefined][] = [
     ['"ERROR"', '("ERR" AND "RRO" AND "ROR")'],
     ['"ab"', undefined],
