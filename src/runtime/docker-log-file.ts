@@ -8,19 +8,21 @@
  *
  * The file holds one JSON entry per line: {"log": "text\n", "stream": "stdout", "time": "RFC 3339
  * nano"}. Docker splits a line longer than 16 KiB into entries whose text lacks the newline;
- * those are joined here into one line with the first part's time. Following ends once the
+ * those are joined here into one line with the first part's time. A follower waits for the
+ * file to change (an inotify watch, with a slow timer behind it). Following ends once the
  * container is not running and the file is read to its end (Docker stops the container only
  * after its output is in the file). A rotated file (a new inode at the path) is read to its end
  * before the new one is opened.
  */
+import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
 import { logTimeParser } from "./docker-mapping.ts";
 import type { LogLineHandler } from "./runtime.ts";
 
 const CHUNK_BYTES = 1 << 20;
-/** How long a quiet follower sleeps between reads, and how often it asks whether the container still runs. */
-const POLL_MS = 25;
+/** How long a quiet follower waits for a change before it reads anyway, and how often it asks whether the container still runs. */
+const POLL_MS = 250;
 const STATE_EVERY_MS = 500;
 
 export interface LogFileRead {
@@ -100,16 +102,50 @@ export class JsonLogLines {
   }
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
+/** Wakes a follower when its file changes (inotify); a timer covers what a watch can miss. */
+class ChangeSignal {
+  private watcher: FSWatcher | undefined;
+  private changed = false;
+  private wake: (() => void) | undefined;
+
+  watch(path: string): void {
+    this.close();
+    try {
+      this.watcher = watch(path, { persistent: false }, () => {
+        this.changed = true;
+        this.wake?.();
+      });
+      this.watcher.on("error", () => this.close());
+    } catch {
+      // No watch (out of inotify watches, a filesystem without them): the timer alone.
     }
-  });
+  }
+
+  /** Resolves at the next change (at once if one came since the last wait), after `ms`, or on abort. */
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.changed) {
+      this.changed = false;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        this.wake = undefined;
+        this.changed = false;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      this.wake = done;
+    });
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+}
 
 /**
  * Reads (and with `follow`, follows) a json-file log; resolves when the output is over or the
@@ -128,6 +164,8 @@ export async function readJsonLogFile(read: LogFileRead, onLine: LogLineHandler)
   let position = 0;
   let checkedAt = 0;
   let stopped = false;
+  const changes = new ChangeSignal();
+  changes.watch(read.path);
   try {
     while (read.signal?.aborted !== true) {
       const { bytesRead } = await file.read(buffer, 0, CHUNK_BYTES, position);
@@ -142,6 +180,7 @@ export async function readJsonLogFile(read: LogFileRead, onLine: LogLineHandler)
         // Rotated: this file is complete (read to its end just now); go on with the new one.
         await file.close();
         file = await open(read.path, "r");
+        changes.watch(read.path);
         inode = (await file.stat()).ino;
         position = 0;
         continue;
@@ -154,9 +193,10 @@ export async function readJsonLogFile(read: LogFileRead, onLine: LogLineHandler)
         if (current === undefined || !(await read.running())) stopped = true;
         if (stopped) continue;
       }
-      await sleep(POLL_MS, read.signal);
+      await changes.wait(POLL_MS, read.signal);
     }
   } finally {
+    changes.close();
     await file.close();
   }
   if (read.signal?.aborted !== true) lines.end();
