@@ -17,15 +17,15 @@ const BLOCK_CHARS = 32_768;
 /** Trigrams looked up per term; any subset still selects a superset of the matches. */
 const MAX_TRIGRAMS_PER_TERM = 12;
 
-export interface Block {
+interface Block {
   firstId: number;
   lastId: number;
   minTimestamp: number;
   maxTimestamp: number;
-  text: string[];
+  events: number;
 }
 
-/** Collects a batch's events into blocks as they are inserted, writing each block when full. */
+/** Collects a batch's events into blocks as they are inserted, recording each block when full. */
 export class BlockWriter {
   private block: Block | undefined;
   private chars = 0;
@@ -39,15 +39,15 @@ export class BlockWriter {
   add(id: number, timestamp: number, message: string): void {
     const b = this.block;
     if (!b) {
-      this.block = { firstId: id, lastId: id, minTimestamp: timestamp, maxTimestamp: timestamp, text: [message] };
+      this.block = { firstId: id, lastId: id, minTimestamp: timestamp, maxTimestamp: timestamp, events: 1 };
     } else {
       b.lastId = id;
       b.minTimestamp = Math.min(b.minTimestamp, timestamp);
       b.maxTimestamp = Math.max(b.maxTimestamp, timestamp);
-      b.text.push(message);
+      b.events++;
     }
     this.chars += message.length;
-    if (this.block!.text.length >= BLOCK_EVENTS || this.chars >= BLOCK_CHARS) this.flush();
+    if (this.block!.events >= BLOCK_EVENTS || this.chars >= BLOCK_CHARS) this.flush();
   }
 
   /** Blocks written so far (each waits for the index). */
