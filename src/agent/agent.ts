@@ -256,7 +256,7 @@ export class Agent {
       report: (report: TaskReport) => this.enqueue(report),
       secrets: (taskArn: string) => config.channel.resolveSecrets(this.agentId, taskArn),
       logs: {
-        prepare: (target: LogTarget) => config.channel.prepareLogStream(this.agentId, target),
+        prepare: (target: LogTarget, taskArn: string) => config.channel.prepareLogStream(this.agentId, target, taskArn),
         follow: (containerId: string, target: LogTarget) => this.shipper.follow(containerId, target),
         forget: (containerId: string) => this.shipper.forget(containerId),
       },

@@ -61,8 +61,8 @@ export class HttpAgentChannel implements AgentChannel {
     await this.call("heartbeat", { agentId });
   }
 
-  async prepareLogStream(agentId: string, target: LogTarget): Promise<void> {
-    await this.call("prepare-log-stream", { agentId, target });
+  async prepareLogStream(agentId: string, target: LogTarget, taskArn?: string): Promise<void> {
+    await this.call("prepare-log-stream", { agentId, target, ...(taskArn !== undefined ? { taskArn } : {}) });
   }
 
   async shipLogs(agentId: string, batches: LogBatch[]): Promise<void> {

@@ -37,7 +37,7 @@ export interface RunnerDeps {
   secrets(taskArn: string): Promise<TaskSecretsResult>;
   /** awslogs: make sure the stream exists (throws if the group does not), follow output, forget. */
   logs: {
-    prepare(target: LogTarget): Promise<void>;
+    prepare(target: LogTarget, taskArn: string): Promise<void>;
     follow(containerId: string, target: LogTarget): void;
     forget(containerId: string): void;
   };
@@ -278,7 +278,7 @@ export class TaskRunner {
       const invalid = awslogsOptionsError(c.definition);
       if (invalid) throw new StartFailure("TaskFailedToStart", invalid);
       try {
-        await this.deps.logs.prepare(target);
+        await this.deps.logs.prepare(target, task.taskArn);
       } catch (error) {
         throw new StartFailure(
           "TaskFailedToStart",

@@ -7,12 +7,40 @@
  * Errors are BerthErrors: ResourceNotFound ("The specified log group does not exist."),
  * ResourceAlreadyExists, InvalidParameter, LimitExceeded; the Logs error table maps them.
  */
+import { invalidParameter } from "../core/errors.ts";
 import type { LogCursor } from "../core/log-cursor.ts";
 
 export interface LogsScope {
   region: string;
   accountId: string;
 }
+
+const partitionOf = (region: string): string =>
+  region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
+
+/** `logGroupArn`: arn:aws:logs:<region>:<account>:log-group:<name> (the describe `arn` adds `:*`). */
+export const logGroupArn = (scope: LogsScope, name: string): string =>
+  `arn:${partitionOf(scope.region)}:logs:${scope.region}:${scope.accountId}:log-group:${name}`;
+
+export const logStreamArn = (scope: LogsScope, group: string, stream: string): string =>
+  `${logGroupArn(scope, group)}:log-stream:${stream}`;
+
+/** A group named by `logGroupName` or `logGroupIdentifier` (a name or an ARN, with or without `:*`). */
+export function logGroupNameOf(input: { logGroupName?: string; logGroupIdentifier?: string }): string {
+  if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
+    throw invalidParameter("LogGroup name and LogGroup ARN are mutually exclusive parameters.");
+  }
+  const id = input.logGroupName ?? input.logGroupIdentifier;
+  if (id === undefined) throw invalidParameter("Either logGroupName or logGroupIdentifier must be specified.");
+  const m = /^arn:[^:]+:logs:[^:]*:\d*:log-group:([^:]+)(?::\*)?$/.exec(id);
+  return m ? m[1]! : id;
+}
+
+/**
+ * The resource IAM weighs for an action on a log group: AWS's docs say policies name a group
+ * with the trailing `:*` for every action but tagging, so that is the form requested.
+ */
+export const logGroupResource = (scope: LogsScope, name: string): string => `${logGroupArn(scope, name)}:*`;
 
 export interface LogGroup {
   logGroupName: string;

@@ -4,8 +4,8 @@
  * index range, whatever the number of groups or streams.
  */
 import { invalidParameter } from "../core/errors.ts";
-import type { DescribeLogGroupsQuery, DescribeLogStreamsQuery, LogGroup, LogsScope, LogStream } from "../domain/logs.ts";
-import { groupNotFound, logGroupArn, logStreamArn, pageLimit, streamNotFound } from "./logs-rules.ts";
+import { type DescribeLogGroupsQuery, type DescribeLogStreamsQuery, type LogGroup, type LogsScope, type LogStream, logGroupArn, logStreamArn } from "../domain/logs.ts";
+import { groupNotFound, pageLimit, streamNotFound } from "./logs-rules.ts";
 import type { LogsSql } from "./logs-schema.ts";
 import { groupsToken, parseGroupsToken, parseStreamsToken, streamsToken } from "./logs-tokens.ts";
 

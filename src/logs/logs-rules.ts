@@ -76,15 +76,6 @@ export function checkTagCount(tags: Record<string, string>): void {
   }
 }
 
-const partitionOf = (region: string): string =>
-  region.startsWith("cn-") ? "aws-cn" : region.startsWith("us-gov-") ? "aws-us-gov" : "aws";
-
-/** `logGroupArn`: arn:aws:logs:<region>:<account>:log-group:<name> (the describe `arn` adds `:*`). */
-export const logGroupArn = (scope: LogsScope, name: string): string =>
-  `arn:${partitionOf(scope.region)}:logs:${scope.region}:${scope.accountId}:log-group:${name}`;
-
-export const logStreamArn = (scope: LogsScope, group: string, stream: string): string =>
-  `${logGroupArn(scope, group)}:log-stream:${stream}`;
 
 /**
  * The log group a tagging ARN names (with or without the trailing `:*`). Its region and

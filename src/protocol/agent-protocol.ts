@@ -188,8 +188,11 @@ export interface AgentChannel {
   desiredState(agentId: string, afterGeneration: number, waitMs: number): Promise<DesiredState>;
   report(agentId: string, reports: TaskReport[]): Promise<void>;
   heartbeat(agentId: string): Promise<void>;
-  /** Makes sure the stream (and, if asked, the group) exists; throws when the group does not. */
-  prepareLogStream(agentId: string, target: LogTarget): Promise<void>;
+  /**
+   * Makes sure the stream (and, if asked, the group) exists; throws when the group does not, or
+   * when the task's execution role may not create them.
+   */
+  prepareLogStream(agentId: string, target: LogTarget, taskArn?: string): Promise<void>;
   /** Stores container output; resolves once it is durable. */
   shipLogs(agentId: string, batches: LogBatch[]): Promise<void>;
   /** The task's secrets and registry credentials, read with its execution role. Values are never stored. */

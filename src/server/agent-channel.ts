@@ -28,6 +28,8 @@ import type {
  */
 export interface TaskIdentity {
   resolveSecrets(task: Task): Promise<TaskSecretsResult>;
+  /** Throws AccessDenied, worded as ECS's log driver, when the execution role may not create the awslogs stream (or group). */
+  authorizeLogs(task: Task, target: LogTarget): Promise<void>;
   credentials(task: Task): Promise<RoleCredentials>;
 }
 
@@ -148,7 +150,8 @@ export function inProcessAgentChannel(
     async heartbeat(agentId: string): Promise<void> {
       await heartbeat(deps, agentId);
     },
-    async prepareLogStream(_agentId: string, target: LogTarget): Promise<void> {
+    async prepareLogStream(agentId: string, target: LogTarget, taskArn?: string): Promise<void> {
+      if (taskArn !== undefined && identity) await identity.authorizeLogs(await ownTask(agentId, taskArn), target);
       await ensureStream(logs, { region: target.region, accountId }, target);
     },
     async resolveSecrets(agentId: string, taskArn: string): Promise<TaskSecretsResult> {

@@ -29,7 +29,11 @@ const CALLS = new Map<string, Call>([
   ["desired-state", (channel, body) => channel.desiredState(text(body, "agentId"), num(body, "afterGeneration"), waitMs(body))],
   ["report", async (channel, body) => void (await channel.report(text(body, "agentId"), reports(body)))],
   ["heartbeat", async (channel, body) => void (await channel.heartbeat(text(body, "agentId")))],
-  ["prepare-log-stream", async (channel, body) => void (await channel.prepareLogStream(text(body, "agentId"), logTarget(body["target"])))],
+  [
+    "prepare-log-stream",
+    async (channel, body) =>
+      void (await channel.prepareLogStream(text(body, "agentId"), logTarget(body["target"]), typeof body["taskArn"] === "string" ? body["taskArn"] : undefined)),
+  ],
   ["ship-logs", async (channel, body) => void (await channel.shipLogs(text(body, "agentId"), logBatches(body)))],
   ["resolve-secrets", (channel, body) => channel.resolveSecrets(text(body, "agentId"), text(body, "taskArn"))],
   ["task-credentials", (channel, body) => channel.taskCredentials(text(body, "agentId"), text(body, "taskArn"))],

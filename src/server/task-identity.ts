@@ -1,8 +1,9 @@
 /**
  * What a task may know about itself beyond its definition, for the agent channel: its
  * `secrets` and `repositoryCredentials`, read with its execution role's permissions (never
- * handed to a container, never stored), and temporary credentials for its task role. Failures
- * read as the ECS agent's, since they become the task's stoppedReason.
+ * handed to a container, never stored), whether that role may create its awslogs stream, and
+ * temporary credentials for its task role. Failures read as the ECS agent's, since they become
+ * the task's stoppedReason.
  */
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import { lastSegment } from "../core/arn.ts";
@@ -10,7 +11,8 @@ import { type IamEngine, assumedRoleArn } from "../domain/iam.ts";
 import type { EcsSecretReference, ParameterStore, SecretsEngine } from "../domain/secrets.ts";
 import { parseEcsSecretReference } from "../domain/secrets.ts";
 import type { Task } from "../domain/task.ts";
-import type { ContainerSecrets, RoleCredentials, TaskSecretsResult } from "../protocol/agent-protocol.ts";
+import { logGroupResource, logStreamArn } from "../domain/logs.ts";
+import type { ContainerSecrets, LogTarget, RoleCredentials, TaskSecretsResult } from "../protocol/agent-protocol.ts";
 import type { TaskIdentity } from "./agent-channel.ts";
 
 export interface TaskIdentityDeps {
@@ -88,6 +90,23 @@ export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
         throw error;
       }
       return { ok: true, containers };
+    },
+
+    async authorizeLogs(task: Task, target: LogTarget): Promise<void> {
+      const role = task.executionRoleArn;
+      // A role Berth's IAM does not hold (a definition copied from an AWS account) is not checked.
+      if (!role || !(await deps.iam.roleExists(role))) return;
+      const scope = { region: target.region, accountId: deps.accountId };
+      const needs: [string, string][] = [["logs:CreateLogStream", logStreamArn(scope, target.logGroup, target.logStream)]];
+      if (target.createGroup) needs.unshift(["logs:CreateLogGroup", logGroupResource(scope, target.logGroup)]);
+      for (const [action, resource] of needs) {
+        if (await deps.iam.isAllowed(role, action, resource)) continue;
+        const who = executionSession(task, role);
+        throw new BerthError(
+          ErrorCode.AccessDenied,
+          `AccessDeniedException: User: ${who} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action status code: 400`,
+        );
+      }
     },
 
     async credentials(task: Task): Promise<RoleCredentials> {

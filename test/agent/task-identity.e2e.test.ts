@@ -122,6 +122,43 @@ describe("task secrets and task roles (real Docker, AWS CLI)", () => {
     assert.ok(!/AccessKeyId|SecretAccessKey/.test(output), "no credentials leaked");
   });
 
+  test("awslogs: an execution role may create its stream by the group's `:*` ARN; without logs:CreateLogStream the task stops", async () => {
+    const scoped = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `arn:aws:logs:${REGION}:${account}:log-group:/probe:*` }],
+    });
+    for (const role of ["logs-role", "no-logs-role"]) await cli(["iam", "create-role", "--role-name", role, "--assume-role-policy-document", ECS_TASKS_TRUST]);
+    await cli(["iam", "put-role-policy", "--role-name", "logs-role", "--policy-name", "probe-logs", "--policy-document", scoped]);
+    const logged = async (family: string, role: string) => {
+      await cli([
+        "ecs", "register-task-definition", "--family", family, "--network-mode", "awsvpc", "--requires-compatibilities", "FARGATE", "--cpu", "256", "--memory", "512",
+        "--execution-role-arn", `arn:aws:iam::${account}:role/${role}`,
+        "--container-definitions", JSON.stringify([{
+          name: "app", image: BUSYBOX_IMAGE, command: ["sh", "-c", "echo LOGGED; exec sleep 60"],
+          logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": "/probe", "awslogs-region": REGION, "awslogs-stream-prefix": family } },
+        }]),
+      ]);
+      return run(family);
+    };
+    const allowed = await logged("scoped", "logs-role");
+    const id = allowed.slice(allowed.lastIndexOf("/") + 1);
+    await until("the scoped role's line", async () => {
+      const r = await aws(server, ["logs", "get-log-events", "--log-group-name", "/probe", "--log-stream-name", `scoped/app/${id}`]);
+      return (r.json?.events as { message: string }[] | undefined)?.some((e) => e.message === "LOGGED") ? true : undefined;
+    }, 60_000);
+
+    const denied = await logged("unlogged", "no-logs-role");
+    const stopped = await waitForTask(ecsClient(server), "default", denied, (t) => t.lastStatus === "STOPPED", 60_000);
+    const deniedId = denied.slice(denied.lastIndexOf("/") + 1);
+    assert.equal(stopped.stopCode, "TaskFailedToStart");
+    assert.match(
+      stopped.stoppedReason ?? "",
+      new RegExp(`^ResourceInitializationError: failed to validate logger args: .*AccessDeniedException: User: arn:aws:sts::${account}:assumed-role/no-logs-role/${deniedId} is not authorized to perform: logs:CreateLogStream on resource: arn:aws:logs:${REGION}:${account}:log-group:/probe:log-stream:unlogged/app/${deniedId}`),
+    );
+    const streams = await aws(server, ["logs", "describe-log-streams", "--log-group-name", "/probe", "--log-stream-name-prefix", "unlogged/"]);
+    assert.deepEqual(streams.json.logStreams, [], "no stream was made for the refused task");
+  });
+
   test("without the permission, the task stops with ECS's ResourceInitializationError", async () => {
     await cli(["iam", "delete-role-policy", "--role-name", "exec-role", "--policy-name", "read-prod"]);
     const arn = await run("probe");

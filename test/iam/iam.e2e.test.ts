@@ -228,3 +228,31 @@ test("ECS resource-level permissions: the deploy action's policy may update one 
   refused(await deployer("ecs", "describe-services", "--cluster", "deploys", "--services", "web", "api"), "AccessDeniedException", "one of two services refused refuses the call");
   refused(await deployer("ecs", "update-service", "--cluster", "other", "--service", "web", "--desired-count", "1"), "AccessDeniedException", "same name, other cluster");
 });
+
+test("Logs resource-level permissions: a group's `:*` ARN allows the group and its streams, and nothing else", async () => {
+  ok(await admin("logs", "create-log-group", "--log-group-name", "/ecs/app"), "group app");
+  ok(await admin("logs", "create-log-group", "--log-group-name", "/ecs/other"), "group other");
+  const reader = as(await userWithKey("logreader"));
+  const group = (name: string) => `arn:aws:logs:ap-south-1:${account}:log-group:${name}`;
+  ok(await admin("iam", "put-user-policy", "--user-name", "logreader", "--policy-name", "app-logs", "--policy-document", JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"], Resource: `${group("/ecs/app")}:*` },
+      { Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: `arn:aws:logs:ap-south-1:${account}:log-group:*` },
+      { Effect: "Allow", Action: "logs:ListTagsForResource", Resource: group("/ecs/app") },
+    ],
+  })), "put-user-policy");
+  ok(await reader("logs", "create-log-stream", "--log-group-name", "/ecs/app", "--log-stream-name", "web/1"), "stream in app");
+  ok(await reader("logs", "put-log-events", "--log-group-name", "/ecs/app", "--log-stream-name", "web/1", "--log-events", `timestamp=${Date.now()},message=hello`), "put in app");
+  ok(await reader("logs", "filter-log-events", "--log-group-name", "/ecs/app"), "filter app");
+  ok(await reader("logs", "describe-log-groups"), "describe groups");
+  ok(await reader("logs", "list-tags-for-resource", "--resource-arn", group("/ecs/app")), "tags of app, by the ARN without :*");
+
+  const denied = refused(await reader("logs", "filter-log-events", "--log-group-name", "/ecs/other"), "AccessDeniedException", "filter other");
+  assert.match(denied, new RegExp(`not authorized to perform: logs:FilterLogEvents on resource: ${group("/ecs/other")}:\\*`), "names the group's :* ARN");
+  const stream = refused(await reader("logs", "create-log-stream", "--log-group-name", "/ecs/other", "--log-stream-name", "web/1"), "AccessDeniedException", "stream in other");
+  assert.match(stream, new RegExp(`on resource: ${group("/ecs/other")}:log-stream:web/1`), "names the stream ARN");
+  refused(await reader("logs", "delete-log-group", "--log-group-name", "/ecs/app"), "AccessDeniedException", "an action the policy does not name");
+  const streams = ok(await admin("logs", "describe-log-streams", "--log-group-name", "/ecs/other"), "admin reads other").json;
+  assert.deepEqual(streams.logStreams, [], "the refused call created nothing");
+});

@@ -5,11 +5,12 @@
  */
 import { invalidParameter } from "../../core/errors.ts";
 import type { CallContext } from "../../control/context.ts";
-import type { LogsEngine, LogsScope } from "../../domain/logs.ts";
+import { type LogsEngine, type LogsScope, logGroupNameOf } from "../../domain/logs.ts";
 import type { ErrorTable } from "../errors.ts";
 import { logsModel } from "../models/logs.model.ts";
 import type * as logs from "../models/logs.types.ts";
 import type { ServiceDefinition } from "../service.ts";
+import { LOGS_RESOURCES } from "./logs-resources.ts";
 import { defined } from "../wire.ts";
 
 export const LOGS_ERRORS: ErrorTable = {
@@ -27,16 +28,6 @@ export const LOGS_ERRORS: ErrorTable = {
 
 const scopeOf = (ctx: CallContext): LogsScope => ({ region: ctx.scope.region, accountId: ctx.scope.accountId });
 
-/** A group named by `logGroupName` or `logGroupIdentifier` (a name or an ARN). */
-function groupName(input: { logGroupName?: string; logGroupIdentifier?: string }): string {
-  if (input.logGroupName !== undefined && input.logGroupIdentifier !== undefined) {
-    throw invalidParameter("LogGroup name and LogGroup ARN are mutually exclusive parameters.");
-  }
-  const id = input.logGroupName ?? input.logGroupIdentifier;
-  if (id === undefined) throw invalidParameter("Either logGroupName or logGroupIdentifier must be specified.");
-  const m = /^arn:[^:]+:logs:[^:]*:\d*:log-group:([^:]+)(?::\*)?$/.exec(id);
-  return m ? m[1]! : id;
-}
 
 
 export function logsService(engine: LogsEngine): ServiceDefinition {
@@ -44,6 +35,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
     signingName: "logs",
     model: logsModel,
     errors: LOGS_ERRORS,
+    resources: LOGS_RESOURCES,
     operations: {
       CreateLogGroup: async (ctx: CallContext, input: logs.CreateLogGroupRequest) => {
         await engine.createLogGroup(scopeOf(ctx), input.logGroupName, input.tags ? { tags: input.tags } : {});
@@ -70,7 +62,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         engine.describeLogStreams(
           scopeOf(ctx),
           defined({
-            logGroupName: groupName(input),
+            logGroupName: logGroupNameOf(input),
             logStreamNamePrefix: input.logStreamNamePrefix,
             orderBy: input.orderBy,
             descending: input.descending,
@@ -84,7 +76,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         engine.getLogEvents(
           scopeOf(ctx),
           defined({
-            logGroupName: groupName(input),
+            logGroupName: logGroupNameOf(input),
             logStreamName: input.logStreamName,
             startTime: input.startTime,
             endTime: input.endTime,
@@ -100,7 +92,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         return engine.filterLogEvents(
           scopeOf(ctx),
           defined({
-            logGroupName: groupName(input),
+            logGroupName: logGroupNameOf(input),
             logStreamNames: input.logStreamNames,
             logStreamNamePrefix: input.logStreamNamePrefix,
             startTime: input.startTime,
@@ -142,7 +134,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         tags: await engine.listTagsForResource(scopeOf(ctx), groupArn(ctx, input.logGroupName)),
       }),
       StartQuery: async (ctx: CallContext, input: logs.StartQueryRequest): Promise<logs.StartQueryResponse> => {
-        const names = [...(input.logGroupName ? [input.logGroupName] : []), ...(input.logGroupNames ?? []), ...(input.logGroupIdentifiers ?? []).map((id) => groupName({ logGroupIdentifier: id }))];
+        const names = [...(input.logGroupName ? [input.logGroupName] : []), ...(input.logGroupNames ?? []), ...(input.logGroupIdentifiers ?? []).map((id) => logGroupNameOf({ logGroupIdentifier: id }))];
         if (names.length === 0) throw invalidParameter("At least one log group must be specified.");
         const queryId = await engine.startQuery(scopeOf(ctx), defined({ logGroupNames: names, startTime: input.startTime, endTime: input.endTime, queryString: input.queryString, limit: input.limit }));
         return { queryId };
