@@ -256,3 +256,27 @@ test("Logs resource-level permissions: a group's `:*` ARN allows the group and i
   const streams = ok(await admin("logs", "describe-log-streams", "--log-group-name", "/ecs/other"), "admin reads other").json;
   assert.deepEqual(streams.logStreams, [], "the refused call created nothing");
 });
+
+test("ELBv2 and ACM resource-level permissions: targets may be registered in one target group only; a certificate by its ARN", async () => {
+  const tg = async (name: string) =>
+    ok(await admin("elbv2", "create-target-group", "--name", name, "--protocol", "HTTP", "--port", "80", "--vpc-id", "vpc-berth", "--target-type", "ip"), `tg ${name}`).json.TargetGroups[0].TargetGroupArn as string;
+  const [mine, theirs] = [await tg("mine"), await tg("theirs")];
+  const certificate = `arn:aws:acm:ap-south-1:${account}:certificate/00000000-0000-4000-8000-000000000001`;
+  const operator = as(await userWithKey("lbop"));
+  ok(await admin("iam", "put-user-policy", "--user-name", "lbop", "--policy-name", "one-tg", "--policy-document", JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], Resource: mine },
+      { Effect: "Allow", Action: "elasticloadbalancing:DescribeTargetHealth", Resource: "*" },
+      { Effect: "Allow", Action: "acm:DescribeCertificate", Resource: certificate },
+    ],
+  })), "put-user-policy");
+  ok(await operator("elbv2", "register-targets", "--target-group-arn", mine, "--targets", "Id=10.0.0.7,Port=8080"), "register in mine");
+  const denied = refused(await operator("elbv2", "register-targets", "--target-group-arn", theirs, "--targets", "Id=10.0.0.7,Port=8080"), "AccessDenied", "register in theirs");
+  assert.match(denied, new RegExp(`elasticloadbalancing:RegisterTargets on resource: ${theirs.replaceAll("/", "\\/")}`), "names the target group ARN");
+  const health = ok(await admin("elbv2", "describe-target-health", "--target-group-arn", theirs), "health of theirs").json;
+  assert.deepEqual(health.TargetHealthDescriptions, [], "the refused call registered nothing");
+  // Allowed: the call reaches ACM, which has no such certificate; another ARN is refused first.
+  refused(await operator("acm", "describe-certificate", "--certificate-arn", certificate), "ResourceNotFoundException", "the allowed certificate");
+  refused(await operator("acm", "describe-certificate", "--certificate-arn", certificate.replace(/1$/, "2")), "AccessDeniedException", "another certificate");
+});

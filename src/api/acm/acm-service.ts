@@ -10,7 +10,7 @@ import type { ElbScope } from "../../domain/load-balancing.ts";
 import type { ErrorTable } from "../errors.ts";
 import { acmModel } from "../models/acm.model.ts";
 import type * as acm from "../models/acm.types.ts";
-import type { ServiceDefinition } from "../service.ts";
+import type { ResourceResolver, ServiceDefinition } from "../service.ts";
 import { defined } from "../wire.ts";
 
 export const ACM_ERRORS: ErrorTable = {
@@ -74,11 +74,21 @@ function summary(c: Certificate): acm.CertificateSummary {
   };
 }
 
+/**
+ * IAM resources: a certificate by its ARN (ImportCertificate only when it re-imports one); a
+ * first import and ListCertificates act on "*", as on AWS.
+ */
+const byCertificate: ResourceResolver = (_ctx, input: { CertificateArn?: unknown }) => [typeof input.CertificateArn === "string" ? input.CertificateArn : "*"];
+const ACM_RESOURCES: Record<string, ResourceResolver> = Object.fromEntries(
+  ["ImportCertificate", "DescribeCertificate", "GetCertificate", "DeleteCertificate", "AddTagsToCertificate", "RemoveTagsFromCertificate", "ListTagsForCertificate"].map((op) => [op, byCertificate]),
+);
+
 export function acmService(certificates: CertificateManager): ServiceDefinition {
   return {
     signingName: "acm",
     model: acmModel,
     errors: ACM_ERRORS,
+    resources: ACM_RESOURCES,
     operations: {
       ImportCertificate: async (ctx: CallContext, i: acm.ImportCertificateRequest): Promise<acm.ImportCertificateResponse> => ({
         CertificateArn: await certificates.importCertificate(

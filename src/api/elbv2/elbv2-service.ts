@@ -27,6 +27,7 @@ import {
   targetGroupToWire,
   targetHealthToWire,
 } from "./elbv2-wire.ts";
+import { ELBV2_RESOURCES } from "./elbv2-resources.ts";
 
 const code = (exception: string) => ({ exception });
 
@@ -287,6 +288,7 @@ export function elbv2Service(engine: ElbEngine): ServiceDefinition {
     actionPrefix: "elasticloadbalancing",
     model: elbv2Model,
     errors: ELBV2_ERRORS,
+    resources: ELBV2_RESOURCES,
     operations: handlers,
   };
 }
