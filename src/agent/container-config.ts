@@ -113,18 +113,20 @@ function ports(def: Def, bindIp: string): RuntimeSpec["ports"] {
     .map((p) => ({ containerPort: p.containerPort!, hostPort: p.hostPort ?? 0, protocol: p.protocol === "udp" ? "udp" : "tcp", hostIp: bindIp }));
 }
 
-/** The kernel's bounds on CPU shares; ECS agents (1.2.0 on) pass null, 0 and 1 as 2, and 1.84.0 on cap at 262144. */
+/** The kernel's bounds on CPU shares (ECS agents 1.84.0 on cap at 262144). */
 const [MIN_SHARES, MAX_SHARES] = [2, 262_144];
 
 /**
- * Container cpu → CPU shares, as the ECS agent does (so a container without cpu yields to those
- * with some); memory → hard limit, memoryReservation → soft limit. For
+ * Container cpu → CPU shares; memory → hard limit, memoryReservation → soft limit. A container
+ * without cpu (or 0) keeps Docker's default weight: the ECS agent passes 2 there, which on an
+ * ECS instance only ranks it below other containers, but on a workstation or CI runner would
+ * starve it behind every busy process. For
  * FARGATE the task size bounds every container: a container without its own memory gets the
  * task's, and CPU is capped at the task's vCPUs.
  */
 function applyResources(spec: RuntimeSpec, def: Def, task: TaskSpec): void {
   const cpu = num(def["cpu"]);
-  spec.cpuShares = Math.min(MAX_SHARES, Math.max(MIN_SHARES, cpu ?? 0));
+  if (cpu !== undefined && cpu > 0) spec.cpuShares = Math.min(MAX_SHARES, Math.max(MIN_SHARES, cpu));
   const memory = num(def["memory"]) ?? (task.launchType === "FARGATE" ? task.memory : undefined);
   if (memory !== undefined) spec.memoryMiB = memory;
   const reservation = num(def["memoryReservation"]);

@@ -1,5 +1,5 @@
-// What the agent asks Docker for, from a container definition: CPU shares as the ECS agent
-// computes them, and the log driver Docker runs.
+// What the agent asks Docker for, from a container definition: CPU shares, and the log driver
+// Docker runs.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type ContainerContext, containerSpec } from "../../src/agent/container-config.ts";
@@ -22,8 +22,8 @@ const task: TaskSpec = {
 const ctx: ContainerContext = { task, agentId: "agent-1", networkMode: "bridge", bindIp: "127.0.0.1", extraEnv: {}, dockerNameOf: (n) => n };
 const spec = (extra: Record<string, unknown>) => containerSpec({ name: "app", image: "busybox", ...extra }, ctx);
 
-test("cpu units become CPU shares as the ECS agent passes them: null, 0 and 1 as 2, at most 262144", () => {
-  const cases: [cpu: number | undefined, shares: number][] = [[undefined, 2], [0, 2], [1, 2], [2, 2], [512, 512], [300_000, 262_144]];
+test("cpu units become CPU shares within the kernel's bounds; no cpu keeps Docker's default", () => {
+  const cases: [cpu: number | undefined, shares: number | undefined][] = [[undefined, undefined], [0, undefined], [1, 2], [2, 2], [512, 512], [300_000, 262_144]];
   for (const [cpu, shares] of cases) assert.equal(spec(cpu === undefined ? {} : { cpu }).cpuShares, shares, `cpu ${cpu}`);
 });
 
