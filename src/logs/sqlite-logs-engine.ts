@@ -44,7 +44,8 @@ import {
   type GroupRow,
 } from "./logs-catalog.ts";
 import { filterEvents, readStream, type FilterTarget } from "./logs-event-reads.ts";
-import { BlockWriter, indexPendingBlocks, pendingBlockCount } from "./logs-fts.ts";
+import { BlockWriter } from "./logs-fts.ts";
+import { type IndexingOptions, TermIndexer } from "./logs-indexer.ts";
 import { eventsOfGroups, QueryBook } from "./logs-queries.ts";
 import { deleteGroupData, deleteStreamData, enforceRetention } from "./logs-retention.ts";
 import {
@@ -66,16 +67,9 @@ export interface SqliteLogsEngineOptions {
   clock: Clock;
   /** Query ids; random UUIDs unless a test passes SequentialIds. */
   ids?: IdSource;
-  /**
-   * When stored events enter the term index: once no batch has arrived for `idleMs` (default
-   * 250), or at once when more than `maxPendingBlocks` (default 16,384, about a million short
-   * lines) wait, which bounds how much a filter must scan instead.
-   */
-  indexing?: { idleMs?: number; maxPendingBlocks?: number };
+  /** When stored events enter the term index (logs-indexer.ts). */
+  indexing?: IndexingOptions;
 }
-
-/** Blocks indexed per step in the background, between which other work runs. */
-const INDEX_SLICE = 64;
 
 const MAX_QUERY_GROUPS = 50;
 const MAX_QUERY_ROWS = 100_000;
@@ -88,63 +82,27 @@ export class SqliteLogsEngine implements LogsEngine {
   private readonly clock: Clock;
   private readonly ids: IdSource;
   private readonly queries = new QueryBook();
-  private readonly indexing: { idleMs: number; maxPendingBlocks: number };
-  /** Blocks waiting for the term index (may count some deleted since; recounted when it matters). */
-  private pendingBlocks: number;
-  private lastWrite = 0;
-  private indexTimer: NodeJS.Timeout | undefined;
-  private closed = false;
+  private readonly indexer: TermIndexer;
 
   constructor(options: SqliteLogsEngineOptions) {
     this.clock = options.clock;
     this.ids = options.ids ?? randomIds;
-    this.indexing = { idleMs: 250, maxPendingBlocks: 16_384, ...options.indexing };
     const file = openSqlite(options.path, LOGS_MIGRATIONS, ["journal_size_limit = 67108864"]);
     this.db = file.db;
     this.sql = file.sql;
-    this.pendingBlocks = pendingBlockCount(this.runner);
-    if (this.pendingBlocks > 0) this.armIndexer(this.indexing.idleMs);
+    this.indexer = new TermIndexer(this.runner, options.indexing);
   }
 
   // --- the term index, behind ingest ------------------------------------------------------
 
   /** Blocks of stored events not in the term index yet. */
   get unindexedBlocks(): number {
-    return pendingBlockCount(this.runner);
+    return this.indexer.unindexed;
   }
 
   /** Puts every stored event in the term index now. */
   indexPending(): void {
-    while (indexPendingBlocks(this.runner, INDEX_SLICE) === INDEX_SLICE);
-    this.pendingBlocks = 0;
-  }
-
-  /* A batch was stored: index at once past the bound, else once writes pause. */
-  private wrote(blocks: number): void {
-    this.lastWrite = performance.now();
-    this.pendingBlocks += blocks;
-    const over = this.pendingBlocks - this.indexing.maxPendingBlocks;
-    if (over > 0) {
-      const done = indexPendingBlocks(this.runner, over);
-      this.pendingBlocks = done < over ? pendingBlockCount(this.runner) : this.pendingBlocks - done;
-    }
-    if (this.pendingBlocks > 0) this.armIndexer(this.indexing.idleMs);
-  }
-
-  private armIndexer(delayMs: number): void {
-    if (this.indexTimer || this.closed) return;
-    this.indexTimer = setTimeout(() => this.indexWhenIdle(), delayMs);
-    this.indexTimer.unref();
-  }
-
-  private indexWhenIdle(): void {
-    this.indexTimer = undefined;
-    if (this.closed) return;
-    const quiet = performance.now() - this.lastWrite;
-    if (quiet < this.indexing.idleMs) return this.armIndexer(this.indexing.idleMs - quiet);
-    const done = indexPendingBlocks(this.runner, INDEX_SLICE);
-    this.pendingBlocks = done < INDEX_SLICE ? 0 : Math.max(0, this.pendingBlocks - done);
-    if (done === INDEX_SLICE) this.armIndexer(0);
+    this.indexer.indexAll();
   }
 
   private group(scope: LogsScope, name: string): GroupRow {
@@ -228,7 +186,7 @@ export class SqliteLogsEngine implements LogsEngine {
       const token = sequenceToken(stored.sequence);
       return plan.rejected ? { nextSequenceToken: token, rejectedLogEventsInfo: plan.rejected } : { nextSequenceToken: token };
     });
-    this.wrote(blocks);
+    this.indexer.wrote(blocks);
     return result;
   }
 
@@ -412,8 +370,7 @@ export class SqliteLogsEngine implements LogsEngine {
 
   /** Stops the indexer; blocks still pending stay recorded and are indexed after the next open. */
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.indexTimer);
+    this.indexer.stop();
     this.db.close();
   }
 }
