@@ -24,6 +24,13 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { type AssembledEvent, DEFAULT_LIMITS, EventAssembler, type FramingLimits, compileGoPattern, multilineOptions } from "./log-multiline.ts";
 
 const FLUSH_MS = 200;
+/**
+ * Docker stamps stdout and stderr lines in two goroutines, so its file can step back in time by
+ * a millisecond or two between them; PutLogEvents refuses a batch that is not chronological.
+ * The shipper gives each line max(its time, the time before it), and a session re-reads from
+ * this much before its cursor so those adjusted times come out the same again.
+ */
+const REORDER_WINDOW_MS = 1_000;
 /** A trailing multi-line event is closed by the clock only after reading has been idle this long. */
 const IDLE_MS = 500;
 
@@ -144,9 +151,12 @@ export class LogShipper {
       let position = resume;
       let seenAtResume = 0;
       let lastLineAt = now();
+      let lastTime = -Infinity;
       let full = false;
       let reading = true;
-      const onLine = (_stream: "stdout" | "stderr", line: string, timeMs: number): void => {
+      const onLine = (_stream: "stdout" | "stderr", line: string, engineTime: number): void => {
+        const timeMs = Math.max(engineTime, lastTime);
+        lastTime = timeMs;
         if (full || timeMs < resume.time) return;
         if (timeMs === resume.time && seenAtResume++ < resume.count) return;
         if (buffer.full) {
@@ -160,7 +170,7 @@ export class LogShipper {
         buffer.take(assembler.push(line, timeMs, position));
       };
       const reader = this.runtime
-        .logs(containerId, { follow: true, since: resume.time, signal: session.signal }, onLine)
+        .logs(containerId, { follow: true, since: Math.max(0, resume.time - REORDER_WINDOW_MS), signal: session.signal }, onLine)
         .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
         .finally(() => {
           reading = false;

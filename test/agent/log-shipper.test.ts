@@ -50,7 +50,7 @@ test("lines sharing a millisecond across two batches all ship; a restart resumes
   second.follow("c1", target);
   await drain(second, again, 1);
   assert.deepEqual(again.flatMap((b) => b.events.map((e) => e.message)), ["e"]);
-  assert.deepEqual(since, [0, T], "the restart asks the runtime for lines since the cursor's time");
+  assert.deepEqual(since, [0, T - 1000], "the restart asks the runtime for lines from a second before the cursor's time");
 });
 
 test("a full buffer pauses reading instead of dropping lines; every line ships once, in order", async () => {
@@ -247,4 +247,42 @@ test("awslogs options: the pattern rides on the target; bad ones are the stopped
   assert.equal(awslogsOptionsError(def({})), undefined);
   assert.match(awslogsOptionsError(def({ "awslogs-multiline-pattern": "[" })) ?? "", /^CannotStartContainerError: .*could not parse multiline pattern key "\["/);
   assert.match(awslogsOptionsError(def({ "awslogs-multiline-pattern": "^E", "awslogs-datetime-format": "%Y" })) ?? "", /^CannotCreateContainerError: .*at the same time$/);
+});
+
+test("stdout and stderr stepping back in time ship in file order, chronological, once across a restart", async () => {
+  // As Docker writes them: stderr stamped a millisecond before the stdout line it follows.
+  const lines = [
+    { stream: "stdout", text: "o1", time: T + 10 },
+    { stream: "stderr", text: "e1", time: T + 9 },
+    { stream: "stdout", text: "o2", time: T + 11 },
+    { stream: "stderr", text: "e2", time: T + 10 },
+    { stream: "stdout", text: "o3", time: T + 12 },
+  ] as const;
+  const runtime = (upTo: number) =>
+    ({
+      async logs(_id: string, options: { since?: number; signal?: AbortSignal }, onLine: LogLineHandler) {
+        for (const l of lines.slice(0, upTo)) if (l.time >= (options.since ?? 0)) onLine(l.stream, l.text, l.time);
+        await new Promise((r) => setTimeout(r, 300));
+      },
+    }) as unknown as Runtime;
+  const dir = tempDir();
+  const engine = new SqliteLogsEngine({ path: ":memory:", clock: new FakeClock(T + 60_000) });
+  const scope = { region: "r", accountId: "000000000000" };
+  await engine.createLogGroup(scope, "/g");
+  await engine.createLogStream(scope, "/g", "s");
+  const store = async (batches: LogBatch[]) => {
+    for (const b of batches) await engine.putLogEvents(scope, b.logGroup, b.logStream, b.events, b.source);
+  };
+  const stored = async () => (await engine.getLogEvents(scope, { logGroupName: "/g", logStreamName: "s", startFromHead: true })).events;
+  const first = new LogShipper(runtime(4), store, dir, silentLogger);
+  first.follow("c3", target);
+  for (const deadline = Date.now() + 5000; (await stored()).length < 4 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  first.stop();
+  const second = new LogShipper(runtime(5), store, dir, silentLogger);
+  second.follow("c3", target);
+  for (const deadline = Date.now() + 5000; (await stored()).length < 5 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+  second.stop();
+  const events = await stored();
+  assert.deepEqual(events.map((e) => e.message), ["o1", "e1", "o2", "e2", "o3"], "every line once, in the file's order");
+  assert.deepEqual(events.map((e) => e.timestamp - T), [10, 10, 11, 11, 12], "times never step back");
 });

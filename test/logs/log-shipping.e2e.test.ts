@@ -1,5 +1,7 @@
-// 100,000 lines written by a container while berth up (and its agent) is killed with SIGKILL
-// three times: every line arrives exactly once, in order.
+// 100,000 lines on stdout and 10,000 on stderr written by a container while berth up (and its
+// agent) is killed with SIGKILL three times: every line arrives exactly once, each stream's in
+// order. Docker stamps the two streams apart, so its file steps back in time now and then; the
+// batches must still be chronological, or PutLogEvents would refuse them.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
@@ -11,8 +13,9 @@ import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/images.ts";
 import { type BerthProcess, REGION, ecsClient, freePort, killHard, spawnBerth, tempDir } from "../support/harness.ts";
 
 const LINES = 100_000;
-// 100 blocks of 1,000 lines, a tenth of a second apart: about ten seconds of output.
-const SCRIPT = `b=0; while [ $b -lt 100 ]; do i=0; while [ $i -lt 1000 ]; do echo "line $((b*1000+i))"; i=$((i+1)); done; b=$((b+1)); usleep 100000; done; exec sleep 300`;
+const ERRORS = LINES / 10;
+// 100 blocks of 1,000 lines (and 100 on stderr), a tenth of a second apart: about ten seconds of output.
+const SCRIPT = `b=0; while [ $b -lt 100 ]; do i=0; while [ $i -lt 1000 ]; do n=$((b*1000+i)); echo "line $n"; if [ $((i % 10)) -eq 0 ]; then echo "err $((n / 10))" >&2; fi; i=$((i+1)); done; b=$((b+1)); usleep 100000; done; exec sleep 300`;
 
 function logsClient(berth: BerthProcess): CloudWatchLogsClient {
   return new CloudWatchLogsClient({
@@ -80,12 +83,15 @@ describe("log shipping across agent restarts", () => {
     }
 
     const deadline = Date.now() + 90_000;
-    let messages: string[] = [];
+    let all: string[] = [];
     while (Date.now() < deadline) {
-      messages = await readAll(berth, stream);
-      if (messages.length >= LINES) break;
+      all = await readAll(berth, stream);
+      if (all.length >= LINES + ERRORS) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    const errors = all.filter((m) => m.startsWith("err "));
+    assert.deepEqual(errors, Array.from({ length: ERRORS }, (_, k) => `err ${k}`), `stderr: ${errors.length} of ${ERRORS} lines, once each, in order`);
+    const messages = all.filter((m) => !m.startsWith("err "));
     if (messages.length !== LINES) {
       const seen = new Set(messages);
       const missing: number[] = [];
