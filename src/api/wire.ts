@@ -10,5 +10,8 @@ export function defined<T extends object>(input: T): { [K in keyof T]: Exclude<T
 }
 
 /** ECS's `[{key, value}]` tags (both optional on the wire) as domain tags. */
+/** The strings of a decoded list member (a resource resolver's input is not typed). */
+export const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
 export const asTags = (list: readonly { key?: string; value?: string }[] | undefined): Tag[] =>
   (list ?? []).map((t) => ({ key: t.key ?? "", value: t.value ?? "" }));

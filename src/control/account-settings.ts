@@ -51,9 +51,7 @@ export async function deleteAccountSetting(
 
 /** A setting's value for the caller: the principal's own, else the account's, else ECS's default. */
 export async function effectiveSetting(deps: ControlDeps, ctx: CallContext, name: string): Promise<string> {
-  const own = await deps.store.getAccountSettings(ctx.scope.region, ctx.principalArn);
-  const account = await deps.store.getAccountSettings(ctx.scope.region, accountRootArn(ctx));
-  return own.find((s) => s.name === name)?.value ?? account.find((s) => s.name === name)?.value ?? ACCOUNT_SETTING_DEFAULTS[name]!;
+  return (await listAccountSettings(deps, ctx, { name, effectiveSettings: true })).settings[0]!.value;
 }
 
 export interface ListAccountSettingsCommand {

@@ -36,6 +36,15 @@ export function logGroupNameOf(input: { logGroupName?: string; logGroupIdentifie
   return m ? m[1]! : id;
 }
 
+/** The groups a StartQuery names, in any of its three ways (identifiers may be ARNs). */
+export function queryGroupNames(input: { logGroupName?: string; logGroupNames?: string[]; logGroupIdentifiers?: string[] }): string[] {
+  return [
+    ...(input.logGroupName ? [input.logGroupName] : []),
+    ...(input.logGroupNames ?? []),
+    ...(input.logGroupIdentifiers ?? []).map((id) => logGroupNameOf({ logGroupIdentifier: id })),
+  ];
+}
+
 /**
  * The resource IAM weighs for an action on a log group: AWS's docs say policies name a group
  * with the trailing `:*` for every action but tagging, so that is the form requested.

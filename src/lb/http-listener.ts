@@ -206,6 +206,12 @@ export class HttpListener {
   }
 }
 
+/** A request target's path and query string (without the `?`). */
+function splitTarget(url: string): [path: string, query: string] {
+  const q = url.indexOf("?");
+  return q === -1 ? [url, ""] : [url.slice(0, q), url.slice(q + 1)];
+}
+
 /** What rules look at; headers and the source address are looked up only when a rule asks (node:http builds req.headers on first use). */
 class Facts implements RequestFacts {
   readonly method: string;
@@ -213,11 +219,8 @@ class Facts implements RequestFacts {
   readonly query: string;
 
   constructor(private req: IncomingMessage) {
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
     this.method = req.method ?? "GET";
-    this.path = q === -1 ? url : url.slice(0, q);
-    this.query = q === -1 ? "" : url.slice(q + 1);
+    [this.path, this.query] = splitTarget(req.url ?? "/");
   }
 
   get headers(): IncomingHttpHeaders {
@@ -238,11 +241,8 @@ class RawFacts implements RequestFacts {
   private ip: string | undefined;
 
   constructor(private req: FrontRequest) {
-    const url = req.url;
-    const q = url.indexOf("?");
     this.method = req.method;
-    this.path = q === -1 ? url : url.slice(0, q);
-    this.query = q === -1 ? "" : url.slice(q + 1);
+    [this.path, this.query] = splitTarget(req.url);
   }
 
   get headers(): IncomingHttpHeaders {
@@ -263,10 +263,7 @@ class RawFacts implements RequestFacts {
   }
 
   get sourceIp(): string {
-    if (this.ip === undefined) {
-      const address = this.req.socket.remoteAddress ?? "";
-      this.ip = address.startsWith("::ffff:") ? address.slice(7) : address;
-    }
+    this.ip ??= clientAddress(this.req);
     return this.ip;
   }
 }

@@ -32,7 +32,7 @@ export interface ForwardSpec {
   setCookies: string[];
 }
 
-export function clientAddress(req: IncomingMessage): string {
+export function clientAddress(req: { socket: { remoteAddress?: string | undefined } }): string {
   const address = req.socket.remoteAddress ?? "";
   return address.startsWith("::ffff:") ? address.slice(7) : address;
 }

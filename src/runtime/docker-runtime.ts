@@ -325,13 +325,6 @@ export class DockerRuntime implements Runtime {
     throw engineError(res, `remove volume ${name}`);
   }
 
-  private async isRunning(containerId: string): Promise<boolean> {
-    const res = await this.client.request({ method: "GET", path: `/containers/${id(containerId)}/json` });
-    if (res.status === 404) return false;
-    if (res.status !== 200) throw engineError(res, `inspect ${containerId}`);
-    return (JSON.parse(res.body.toString("utf8")) as { State?: { Running?: boolean } }).State?.Running === true;
-  }
-
   async logs(containerId: string, options: LogsOptions, onLine: LogLineHandler): Promise<void> {
     const inspected = await this.client.json<{ Config?: { Tty?: boolean }; LogPath?: string; HostConfig?: { LogConfig?: { Type?: string } } }>(
       { method: "GET", path: `/containers/${id(containerId)}/json` },
@@ -340,7 +333,7 @@ export class DockerRuntime implements Runtime {
     const tty = inspected.value.Config?.Tty === true;
     const logPath = inspected.value.LogPath;
     if (this.logFiles && logPath && inspected.value.HostConfig?.LogConfig?.Type === "json-file") {
-      const read: LogFileRead = { path: logPath, follow: options.follow === true, tty, running: () => this.isRunning(containerId) };
+      const read: LogFileRead = { path: logPath, follow: options.follow === true, tty, running: async () => (await this.inspectContainer(containerId))?.running === true };
       if (options.since !== undefined) read.since = options.since;
       if (options.signal !== undefined) read.signal = options.signal;
       const fromFile = await readJsonLogFile(read, onLine).catch((err: unknown) => {

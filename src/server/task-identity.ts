@@ -31,8 +31,9 @@ interface SecretEntry {
 
 export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
   const scopeOf = (task: Task) => ({ region: task.region, accountId: deps.accountId });
-  /** The session the execution role acts in: AWS names it after the task id. */
-  const executionSession = (task: Task, roleArn: string) => assumedRoleArn(deps.accountId, lastSegment(roleArn), task.taskId);
+  /** AWS's refusal of the execution role's session (named after the task id), as the ECS agent reports it. */
+  const denied = (task: Task, roleArn: string, action: string, resource: string): string =>
+    `AccessDeniedException: User: ${assumedRoleArn(deps.accountId, lastSegment(roleArn), task.taskId)} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action status code: 400`;
 
   async function read(task: Task, valueFrom: string): Promise<string> {
     const ref: EcsSecretReference = parseEcsSecretReference(valueFrom, scopeOf(task));
@@ -44,12 +45,7 @@ export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
       throw fail(`AccessDeniedException: ECS was unable to assume the execution role ${role ?? "(none)"} for this task`);
     }
     const resource = ref.service === "secretsmanager" ? ((await deps.secrets.resolveArn(scopeOf(task), ref.resourceArn)) ?? ref.resourceArn) : ref.resourceArn;
-    if (!(await deps.iam.isAllowed(role, ref.action, resource))) {
-      const who = executionSession(task, role);
-      throw fail(
-        `AccessDeniedException: User: ${who} is not authorized to perform: ${ref.action} on resource: ${resource} because no identity-based policy allows the ${ref.action} action status code: 400`,
-      );
-    }
+    if (!(await deps.iam.isAllowed(role, ref.action, resource))) throw fail(denied(task, role, ref.action, resource));
     try {
       return ref.service === "ssm" ? await deps.parameters.readReference(ref) : await deps.secrets.readReference(ref);
     } catch (error) {
@@ -100,12 +96,7 @@ export function taskIdentity(deps: TaskIdentityDeps): TaskIdentity {
       const needs: [string, string][] = [["logs:CreateLogStream", logStreamArn(scope, target.logGroup, target.logStream)]];
       if (target.createGroup) needs.unshift(["logs:CreateLogGroup", logGroupResource(scope, target.logGroup)]);
       for (const [action, resource] of needs) {
-        if (await deps.iam.isAllowed(role, action, resource)) continue;
-        const who = executionSession(task, role);
-        throw new BerthError(
-          ErrorCode.AccessDenied,
-          `AccessDeniedException: User: ${who} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action status code: 400`,
-        );
+        if (!(await deps.iam.isAllowed(role, action, resource))) throw new BerthError(ErrorCode.AccessDenied, denied(task, role, action, resource));
       }
     },
 

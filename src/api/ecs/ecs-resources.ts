@@ -8,11 +8,11 @@
 import { clusterArn, ecsArn, isArn, lastSegment } from "../../core/arn.ts";
 import type { CallContext } from "../../control/context.ts";
 import type { ResourceResolver } from "../service.ts";
+import { stringList } from "../wire.ts";
 
 type Input = Record<string, unknown>;
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 function cluster(ctx: CallContext, ref: unknown): string {
   const name = str(ref) ?? "default";
@@ -37,7 +37,7 @@ const onCluster: ResourceResolver = (ctx, input: Input) => [cluster(ctx, input["
 
 export const ECS_RESOURCES: Record<string, ResourceResolver> = {
   CreateCluster: (ctx, input: Input) => [cluster(ctx, input["clusterName"])],
-  DescribeClusters: (ctx, input: Input) => (list(input["clusters"]).length ? list(input["clusters"]) : ["default"]).map((c) => cluster(ctx, c)),
+  DescribeClusters: (ctx, input: Input) => (stringList(input["clusters"]).length ? stringList(input["clusters"]) : ["default"]).map((c) => cluster(ctx, c)),
   DeleteCluster: onCluster,
   UpdateCluster: onCluster,
   UpdateClusterSettings: onCluster,
@@ -48,15 +48,15 @@ export const ECS_RESOURCES: Record<string, ResourceResolver> = {
   CreateService: (ctx, input: Input) => [service(ctx, input, str(input["serviceName"]) ?? "")],
   UpdateService: (ctx, input: Input) => [service(ctx, input, str(input["service"]) ?? "")],
   DeleteService: (ctx, input: Input) => [service(ctx, input, str(input["service"]) ?? "")],
-  DescribeServices: (ctx, input: Input) => list(input["services"]).map((s) => service(ctx, input, s)),
+  DescribeServices: (ctx, input: Input) => stringList(input["services"]).map((s) => service(ctx, input, s)),
   StopTask: (ctx, input: Input) => [task(ctx, input, str(input["task"]) ?? "")],
-  DescribeTasks: (ctx, input: Input) => list(input["tasks"]).map((t) => task(ctx, input, t)),
+  DescribeTasks: (ctx, input: Input) => stringList(input["tasks"]).map((t) => task(ctx, input, t)),
   RunTask: (ctx, input: Input) => [taskDefinition(ctx, input["taskDefinition"])],
   StartTask: (ctx, input: Input) => [taskDefinition(ctx, input["taskDefinition"])],
   DescribeTaskDefinition: (ctx, input: Input) => [taskDefinition(ctx, input["taskDefinition"])],
   DeregisterTaskDefinition: (ctx, input: Input) => [taskDefinition(ctx, input["taskDefinition"])],
-  DescribeContainerInstances: (ctx, input: Input) => list(input["containerInstances"]).map((c) => instance(ctx, input, c)),
-  UpdateContainerInstancesState: (ctx, input: Input) => list(input["containerInstances"]).map((c) => instance(ctx, input, c)),
+  DescribeContainerInstances: (ctx, input: Input) => stringList(input["containerInstances"]).map((c) => instance(ctx, input, c)),
+  UpdateContainerInstancesState: (ctx, input: Input) => stringList(input["containerInstances"]).map((c) => instance(ctx, input, c)),
   DeregisterContainerInstance: (ctx, input: Input) => [instance(ctx, input, str(input["containerInstance"]) ?? "")],
   TagResource: (_ctx, input: Input) => [str(input["resourceArn"]) ?? "*"],
   UntagResource: (_ctx, input: Input) => [str(input["resourceArn"]) ?? "*"],

@@ -8,11 +8,11 @@
  */
 import type { CallContext } from "../../control/context.ts";
 import type { ResourceResolver } from "../service.ts";
+import { stringList } from "../wire.ts";
 
 type Input = Record<string, unknown>;
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 const base = (ctx: CallContext) => `arn:${ctx.scope.partition}:elasticloadbalancing:${ctx.scope.region}:${ctx.scope.accountId}`;
 const byArn = (member: string): ResourceResolver => (_ctx, input: Input) => [str(input[member])];
 
@@ -35,6 +35,6 @@ export const ELBV2_RESOURCES: Record<string, ResourceResolver> = {
   ModifyRule: byArn("RuleArn"),
   DeleteRule: byArn("RuleArn"),
   SetRulePriorities: (_ctx, input: Input) => (Array.isArray(input["RulePriorities"]) ? (input["RulePriorities"] as Input[]).map((p) => str(p["RuleArn"])) : []),
-  AddTags: (_ctx, input: Input) => list(input["ResourceArns"]),
-  RemoveTags: (_ctx, input: Input) => list(input["ResourceArns"]),
+  AddTags: (_ctx, input: Input) => stringList(input["ResourceArns"]),
+  RemoveTags: (_ctx, input: Input) => stringList(input["ResourceArns"]),
 };

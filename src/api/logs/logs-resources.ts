@@ -7,14 +7,14 @@
  * allows the group and all its streams. Queries' results and StopQuery act on "*".
  */
 import type { CallContext } from "../../control/context.ts";
-import { type LogsScope, logGroupArn, logGroupNameOf, logGroupResource, logStreamArn } from "../../domain/logs.ts";
+import { type LogsScope, logGroupArn, logGroupNameOf, logGroupResource, logStreamArn, queryGroupNames } from "../../domain/logs.ts";
 import type { ResourceResolver } from "../service.ts";
 
 type Input = Record<string, unknown>;
 
-const scopeOf = (ctx: CallContext): LogsScope => ({ region: ctx.scope.region, accountId: ctx.scope.accountId });
+/** The caller's region and account, as the Logs engine scopes groups. */
+export const scopeOf = (ctx: CallContext): LogsScope => ({ region: ctx.scope.region, accountId: ctx.scope.accountId });
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
 const group: ResourceResolver = (ctx, input: Input) => [logGroupResource(scopeOf(ctx), logGroupNameOf(input))];
 /** The tagging actions name the ARN without `:*`. */
@@ -39,8 +39,5 @@ export const LOGS_RESOURCES: Record<string, ResourceResolver> = {
   TagResource: tagged,
   UntagResource: tagged,
   ListTagsForResource: tagged,
-  StartQuery: (ctx, input: Input) => {
-    const names = [...list(input["logGroupNames"]), ...list(input["logGroupIdentifiers"]), ...(str(input["logGroupName"]) ? [str(input["logGroupName"])!] : [])];
-    return names.map((n) => logGroupResource(scopeOf(ctx), logGroupNameOf({ logGroupName: n })));
-  },
+  StartQuery: (ctx, input: Parameters<typeof queryGroupNames>[0]) => queryGroupNames(input).map((n) => logGroupResource(scopeOf(ctx), n)),
 };

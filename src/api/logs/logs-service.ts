@@ -5,12 +5,12 @@
  */
 import { invalidParameter } from "../../core/errors.ts";
 import type { CallContext } from "../../control/context.ts";
-import { type LogsEngine, type LogsScope, logGroupNameOf } from "../../domain/logs.ts";
+import { type LogsEngine, logGroupNameOf, queryGroupNames } from "../../domain/logs.ts";
 import type { ErrorTable } from "../errors.ts";
 import { logsModel } from "../models/logs.model.ts";
 import type * as logs from "../models/logs.types.ts";
 import type { ServiceDefinition } from "../service.ts";
-import { LOGS_RESOURCES } from "./logs-resources.ts";
+import { LOGS_RESOURCES, scopeOf } from "./logs-resources.ts";
 import { defined } from "../wire.ts";
 
 export const LOGS_ERRORS: ErrorTable = {
@@ -26,7 +26,6 @@ export const LOGS_ERRORS: ErrorTable = {
   },
 };
 
-const scopeOf = (ctx: CallContext): LogsScope => ({ region: ctx.scope.region, accountId: ctx.scope.accountId });
 
 
 
@@ -134,7 +133,7 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         tags: await engine.listTagsForResource(scopeOf(ctx), groupArn(ctx, input.logGroupName)),
       }),
       StartQuery: async (ctx: CallContext, input: logs.StartQueryRequest): Promise<logs.StartQueryResponse> => {
-        const names = [...(input.logGroupName ? [input.logGroupName] : []), ...(input.logGroupNames ?? []), ...(input.logGroupIdentifiers ?? []).map((id) => logGroupNameOf({ logGroupIdentifier: id }))];
+        const names = queryGroupNames(input);
         if (names.length === 0) throw invalidParameter("At least one log group must be specified.");
         const queryId = await engine.startQuery(scopeOf(ctx), defined({ logGroupNames: names, startTime: input.startTime, endTime: input.endTime, queryString: input.queryString, limit: input.limit }));
         return { queryId };
