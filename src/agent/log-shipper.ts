@@ -17,12 +17,13 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type LogCursor, START_CURSOR, advanceCursor } from "../core/log-cursor.ts";
+import { type LogCursor, START_CURSOR, advanceCursor, nextCursor } from "../core/log-cursor.ts";
 import type { Logger } from "../core/logger.ts";
 import type { LogBatch, LogTarget } from "../protocol/agent-protocol.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type AssembledEvent, DEFAULT_LIMITS, EventAssembler, type FramingLimits, compileGoPattern, multilineOptions } from "./log-multiline.ts";
 
+/** How long an idle shipper waits before it looks again when no line wakes it (a quiet multi-line event may be due). */
 const FLUSH_MS = 200;
 /**
  * Docker stamps stdout and stderr lines in two goroutines, so its file can step back in time by
@@ -52,10 +53,12 @@ export interface ShipperOptions {
   maxBatch: number;
   /** The host clock, compared with the engine's line timestamps to close a quiet event. */
   now: () => number;
+  /** How long an idle shipper waits when no line arrives; a line wakes it at once. */
+  flushMs: number;
   framing: FramingLimits;
 }
 
-const DEFAULTS: ShipperOptions = { maxBuffer: 200_000, maxBufferBytes: 64 * 1024 * 1024, maxBatch: 10_000, now: () => Date.now(), framing: DEFAULT_LIMITS };
+const DEFAULTS: ShipperOptions = { maxBuffer: 200_000, maxBufferBytes: 64 * 1024 * 1024, maxBatch: 10_000, now: () => Date.now(), flushMs: FLUSH_MS, framing: DEFAULT_LIMITS };
 
 /** How far a container's output has shipped: both cursors at the end of the same event. */
 interface ShipPosition {
@@ -138,8 +141,9 @@ export class LogShipper {
   private async run(containerId: string, target: AwslogsTarget, signal: AbortSignal): Promise<void> {
     const { multilinePattern, ...wire } = target;
     const pattern = this.startPattern(containerId, multilinePattern);
-    const { now } = this.options;
+    const { now, flushMs } = this.options;
     const buffer = new EventBuffer(this.readCursor(containerId) ?? { line: START_CURSOR, events: START_CURSOR }, this.options);
+    const wake = new Wake();
     for (;;) {
       const session = new AbortController();
       const onAbort = () => session.abort();
@@ -165,9 +169,11 @@ export class LogShipper {
           session.abort();
           return;
         }
-        position = advanceCursor(position, [{ timestamp: timeMs }]);
+        position = nextCursor(position, timeMs);
         lastLineAt = now();
         buffer.take(assembler.push(line, timeMs, position));
+        // The loop resumes once the runtime's current chunk of lines is taken (a microtask).
+        wake.signal();
       };
       const reader = this.runtime
         .logs(containerId, { follow: true, since: Math.max(0, resume.time - REORDER_WINDOW_MS), signal: session.signal }, onLine)
@@ -176,12 +182,13 @@ export class LogShipper {
           reading = false;
           // The output ended (or could not be read further): its last event is complete.
           if (!full && !signal.aborted) buffer.take(assembler.flush());
+          wake.signal();
         });
       while (reading || buffer.events.length > 0) {
         if (full && !reading && buffer.halfEmpty) break;
         if (reading && now() - lastLineAt >= IDLE_MS) buffer.take(assembler.due(now()));
         if (buffer.events.length === 0) {
-          await sleep(FLUSH_MS);
+          await wake.wait(flushMs);
           continue;
         }
         const events = buffer.events.slice(0, this.options.maxBatch);
@@ -246,19 +253,50 @@ class EventBuffer {
    */
   shipped(count: number): ShipPosition | undefined {
     const events = this.events.splice(0, count);
-    let saved: ShipPosition | undefined;
-    let cursor = this.from;
-    for (const e of events) {
-      this.bytes -= e.message.length;
-      cursor = advanceCursor(cursor, [e]);
-      if (e.end) saved = { line: e.end, events: cursor };
+    let savedAt = -1;
+    for (let i = 0; i < events.length; i++) {
+      this.bytes -= events[i]!.message.length;
+      if (events[i]!.end) savedAt = i;
     }
-    this.from = cursor;
+    const saved = savedAt < 0 ? undefined : { line: events[savedAt]!.end!, events: advanceCursor(this.from, events.slice(0, savedAt + 1)) };
+    this.from = advanceCursor(this.from, events);
     return saved;
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A wait that a signal ends early; a signal with nobody waiting is kept for the next wait. */
+class Wake {
+  private pending = false;
+  private resolve: (() => void) | undefined;
+
+  signal(): void {
+    const resolve = this.resolve;
+    if (!resolve) {
+      this.pending = true;
+      return;
+    }
+    this.resolve = undefined;
+    resolve();
+  }
+
+  async wait(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.resolve = resolve;
+      timer = setTimeout(() => {
+        this.resolve = undefined;
+        resolve();
+      }, ms);
+    });
+    clearTimeout(timer);
+  }
+}
 
 type LogConfiguration = { logDriver?: string; options?: Record<string, string> } | undefined;
 

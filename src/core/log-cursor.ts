@@ -24,13 +24,18 @@ export function advanceCursor(cursor: LogCursor, events: readonly { timestamp: n
   return { time, count };
 }
 
+/** The cursor after one more line at `timestamp`. */
+export function nextCursor(cursor: LogCursor, timestamp: number): LogCursor {
+  return timestamp === cursor.time ? { time: timestamp, count: cursor.count + 1 } : { time: timestamp, count: 1 };
+}
+
 const after = (a: LogCursor, b: LogCursor): boolean => a.time > b.time || (a.time === b.time && a.count > b.count);
 
 /** How many leading lines of a batch that starts at `from` were already stored up to `stored`. */
 export function alreadyStored(from: LogCursor, events: readonly { timestamp: number }[], stored: LogCursor): number {
   let position = from;
   for (let i = 0; i < events.length; i++) {
-    position = advanceCursor(position, [events[i]!]);
+    position = nextCursor(position, events[i]!.timestamp);
     if (after(position, stored)) return i;
   }
   return events.length;

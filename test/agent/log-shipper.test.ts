@@ -53,6 +53,15 @@ test("lines sharing a millisecond across two batches all ship; a restart resumes
   assert.deepEqual(since, [0, T - 1000], "the restart asks the runtime for lines from a second before the cursor's time");
 });
 
+test("a line written while the shipper is idle ships at once, without waiting for its flush timer", async () => {
+  const shipped: LogBatch[] = [];
+  // A flush timer longer than the wait below: only the line itself can wake the shipper in time.
+  const shipper = new LogShipper(stubRuntime(["a"], ["b"], []), async (b) => void shipped.push(...b), tempDir(), silentLogger, { flushMs: 60_000 });
+  shipper.follow("c0", target);
+  await drain(shipper, shipped, 2);
+  assert.deepEqual(shipped.flatMap((b) => b.events.map((e) => e.message)), ["a", "b"]);
+});
+
 test("a full buffer pauses reading instead of dropping lines; every line ships once, in order", async () => {
   // 50 lines, several per millisecond, from a runtime that honours `since` and abort.
   const lines = Array.from({ length: 50 }, (_, i) => ({ text: `l${i}`, time: T + Math.floor(i / 3) }));
