@@ -219,6 +219,16 @@ describe("PutLogEvents", () => {
     assert.ok(got.events.every((e) => e.ingestionTime === T0));
   });
 
+  test("messages come back character for character, with their exact timestamps", async () => {
+    const { logs } = await withStream();
+    const messages = ['{"level":"ERROR","n":1e3}', 'quote " backslash \\ slash /', "tab\tand\nnewline\r\n", "ctrl \u0001\u001f nul \u0000 end", "é ü 😀 日本", "[1, 2]", "123", "null", "  spaced  "];
+    const batch = messages.map((message, i) => ({ timestamp: T0 - HOUR + i * 1_234, message }));
+    await logs.putLogEvents(scope, "app", "s1", batch);
+    const got = await logs.getLogEvents(scope, { logGroupName: "app", logStreamName: "s1", startFromHead: true });
+    assert.deepEqual(got.events.map((e) => ({ timestamp: e.timestamp, message: e.message })), batch);
+    assert.ok(got.events.every((e) => typeof e.message === "string" && Number.isInteger(e.timestamp)));
+  });
+
   const MB = 1_048_576;
   const refusals: [string, InputLogEvent[], string, string | RegExp][] = [
     ["an empty batch", [], "InvalidParameter", /logEvents/],
