@@ -78,7 +78,7 @@ export class JsonLogLines {
   private entry(json: string): void {
     let e: Entry;
     try {
-      e = JSON.parse(json) as Entry;
+      e = plainEntry(json) ?? (JSON.parse(json) as Entry);
     } catch {
       return; // a torn last line of a file the daemon was killed while writing
     }
@@ -100,6 +100,34 @@ export class JsonLogLines {
     if (this.options.since !== undefined && time < this.options.since) return;
     this.onLine(stream, this.options.tty && line.endsWith("\r") ? line.slice(0, -1) : line, time);
   }
+}
+
+const LOG_OPEN = '{"log":"';
+const STREAM_FIELD = '","stream":"';
+const TIME_FIELD = '","time":"';
+
+/**
+ * An entry in the shape Docker writes it, `{"log":"…","stream":"stdout|stderr","time":"…"}`,
+ * read without parsing it as an object: the text is sliced out when it has no escapes but the
+ * final `\n`, else JSON.parse reads just the string. Undefined for any other shape (attrs, a
+ * torn line), which JSON.parse then reads whole. The text cannot hold an unescaped quote, so
+ * the last `","stream":"` ends it.
+ */
+function plainEntry(json: string): Entry | undefined {
+  if (!json.startsWith(LOG_OPEN) || !json.endsWith('"}')) return undefined;
+  const streamAt = json.lastIndexOf(STREAM_FIELD);
+  if (streamAt < LOG_OPEN.length) return undefined;
+  const valueAt = streamAt + STREAM_FIELD.length;
+  const stream = json.startsWith("stdout", valueAt) ? "stdout" : json.startsWith("stderr", valueAt) ? "stderr" : undefined;
+  if (!stream || !json.startsWith(TIME_FIELD, valueAt + 6)) return undefined;
+  const time = json.slice(valueAt + 6 + TIME_FIELD.length, -2);
+  if (time.includes('"')) return undefined;
+  // Any backslash before the final `\n` (an escaped backslash then "n" too) means escapes.
+  const newline = json.endsWith("\\n", streamAt) ? 2 : 0;
+  const textEnd = streamAt - newline;
+  const escape = json.indexOf("\\", LOG_OPEN.length);
+  if (escape !== -1 && escape < textEnd) return { log: JSON.parse(json.slice(LOG_OPEN.length - 1, streamAt + 1)) as string, stream, time };
+  return { log: newline ? `${json.slice(LOG_OPEN.length, textEnd)}\n` : json.slice(LOG_OPEN.length, textEnd), stream, time };
 }
 
 /** Wakes a follower when its file changes (inotify); a timer covers what a watch can miss. */

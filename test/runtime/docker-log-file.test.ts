@@ -29,6 +29,31 @@ describe("JsonLogLines", () => {
     assert.deepEqual(lines.map(([s, l, t]) => [s, l.length, l.slice(-2), t]), [["stderr", 3, "rr", T], ["stdout", 16485, "bc", T], ["stdout", 4, "il", T]]);
   });
 
+  test("every entry reads as JSON.parse reads it: escapes, quotes, backslashes before the newline, attrs", () => {
+    const texts = ['say "hi"\n', "ends in a backslash \\\n", "a literal \\n, not a newline", "\\\\n\n", "<b>&amp;</b>\n", "tab\there\n", "nul \u0000 and \u2028\n", "日本 😀\n", "\n", "", '","stream":"stderr","time":"x"}\n'];
+    const lines = [
+      ...texts.map((t, i) => entry(t, i % 2 ? "stderr" : "stdout")),
+      `${JSON.stringify({ log: "with attrs\n", stream: "stdout", attrs: { tag: "x" }, time: "2026-11-28T17:51:30.123456789Z" })}\n`,
+    ];
+    const got: Line[] = [];
+    const parser = new JsonLogLines((s, l, t) => got.push([s, l, t]), { tty: false });
+    parser.push(Buffer.from(lines.join("")));
+    parser.end();
+    // The same lines, each read with JSON.parse (partial entries join the next one of their stream).
+    const want: Line[] = [];
+    const partial: Record<string, string> = { stdout: "", stderr: "" };
+    for (const l of lines) {
+      const e = JSON.parse(l) as { log: string; stream: string };
+      if (!e.log.endsWith("\n")) partial[e.stream] += e.log;
+      else {
+        want.push([e.stream, partial[e.stream] + e.log.slice(0, -1), T]);
+        partial[e.stream] = "";
+      }
+    }
+    for (const stream of ["stdout", "stderr"]) if (partial[stream]) want.push([stream, partial[stream]!, T]);
+    assert.deepEqual(got, want);
+  });
+
   test("since drops earlier lines; TTY lines lose their \\r; a torn or foreign line is skipped", () => {
     const lines: Line[] = [];
     const parser = new JsonLogLines((s, l, t) => lines.push([s, l, t]), { tty: true, since: T + 1 });
