@@ -6,7 +6,9 @@
  * HAProxy without server-side keep-alive (the same guard for HAProxy, for scale).
  * Then an open-loop generator (below: fixed rate, raw keep-alive sockets) at half Berth's peak
  * gives p50/p99 straight to the backend and through each proxy: Berth's added p99 is its p99 minus
- * the direct p99. Installs wrk, haproxy and nginx-light with apt-get when missing. Loopback only;
+ * the direct p99. Next to them, as a floor, a bare Node pass-through (bench/pipe-proxy.mjs: as
+ * many processes as Berth's workers, bytes copied between a client connection and its own backend
+ * connection, nothing parsed). Installs wrk, haproxy and nginx-light with apt-get when missing. Loopback only;
  * it stops its children and removes its temp dir on any exit.
  *
  * The box is shared, so HAProxy and Berth are measured in alternating rounds (`--rounds`, 2 by
@@ -25,6 +27,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { LoadBalancerDataPlane } from "../src/lb/load-balancer-data-plane.ts";
 import type { LbSnapshot } from "../src/protocol/lb-protocol.ts";
 import { freePort } from "../test/lb/lb-fixtures.ts";
+import { ROOT } from "../test/support/harness.ts";
 
 const WARMUP_S = 3;
 const TARGET_SHARE = 0.5;
@@ -288,12 +291,16 @@ async function main(): Promise<void> {
 
   const rate = Math.round(berthPeak.rps / 2);
   const berthAgain = await startBerth(berthPort, backendPort, true);
+  const pipePort = await freePort();
+  children.push(spawn(process.execPath, [join(ROOT, "bench/pipe-proxy.mjs"), String(pipePort), String(backendPort), String(workers)], { stdio: "inherit" }));
+  await waitForPort(pipePort);
   console.log(`\nOpen loop at ${rate} req/s (half Berth's peak), ${OPEN_LOOP_CONNECTIONS} keep-alive connections, ${seconds} s after ${WARMUP_S} s warm-up, best of ${rounds}:`);
   console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  errors`);
   const targets = [
     ["direct to backend", backendPort],
     ["Berth ALB", berthPort],
     ["HAProxy", haproxyPort],
+    ["Node pass-through", pipePort],
   ] as const;
   const bestLoop: Record<string, { sorted: number[]; errors: number }> = {};
   for (let round = 0; round < rounds; round++) {
@@ -311,7 +318,8 @@ async function main(): Promise<void> {
     let note = "";
     if (name !== "direct to backend") {
       const added = pct(sorted, 99) - (p99s["direct to backend"] ?? 0);
-      note = `   added p99 ${added.toFixed(2)} ms${name === "Berth ALB" ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms): ${added <= TARGET_ADDED_P99_MS ? "PASS" : "MISS"}` : ""}`;
+      const about = name === "Berth ALB" ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms): ${added <= TARGET_ADDED_P99_MS ? "PASS" : "MISS"}` : name === "Node pass-through" ? ` (floor: ${workers} Node processes copying bytes, a backend connection per client one)` : "";
+      note = `   added p99 ${added.toFixed(2)} ms${about}`;
     }
     console.log(`${name.padEnd(22)} ${String(sorted.length).padStart(7)}  ${ms(pct(sorted, 50))}  ${ms(pct(sorted, 99))}  ${ms(sorted[sorted.length - 1] ?? NaN)}  ${errors}${note}`);
   }

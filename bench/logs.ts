@@ -2,9 +2,11 @@
  * Logs ingest and search. Ingest: a real `berth up` runs 4 awslogs tasks whose busybox shell writes
  * --lines numbered lines as fast as it can; the newest event of each stream is polled (GetLogEvents,
  * limit 1) every 100 ms, giving lines/s visible and write→visible latency against Docker's own
- * per-line timestamps, next to the rate Docker received the lines at; every stream is then read
- * back in full. Filter: in process, a SqliteLogsEngine holding --events access-log lines, and the
- * same lines as a text file; FilterLogEvents term queries (paged, counted) timed next to `grep -c`.
+ * per-line timestamps, next to the rate Docker received the lines at, with DescribeClusters timed
+ * during the burst and alone, and Berth's CPU per line; every stream is then read back in full, and
+ * a bare reader of the same writers' files gives the floor. Filter: in process, a SqliteLogsEngine
+ * holding --events access-log lines, and the same lines as a text file; FilterLogEvents term
+ * queries (paged, counted) timed next to `grep -c` and a bare Node scan of the file (the floor).
  * Loopback only, bounded in time; on any exit (Ctrl-C included) it kills Berth and removes this
  * run's containers (by its agent id) and temp dirs.
  *
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { CloudWatchLogsClient, GetLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { DescribeTasksCommand, ListContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeClustersCommand, DescribeTasksCommand, ListContainerInstancesCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from "@aws-sdk/client-ecs";
 import { systemClock } from "../src/core/clock.ts";
 import { SqliteLogsEngine } from "../src/logs/sqlite-logs-engine.ts";
 import { type BerthProcess, ecsClient, freePort, killHard, REGION, spawnBerth, tempDir } from "../test/support/harness.ts";
@@ -99,6 +101,16 @@ async function newest(logs: CloudWatchLogsClient, stream: string): Promise<numbe
   }
 }
 
+/** User plus system CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Every line of a stream in order; the problems found, if any, described. */
 async function checkStream(logs: CloudWatchLogsClient, stream: string): Promise<string | undefined> {
   let [expect, token, bad] = [0, undefined as string | undefined, 0];
@@ -125,7 +137,17 @@ async function ingest(): Promise<void> {
   const options = { "awslogs-group": GROUP, "awslogs-region": REGION, "awslogs-stream-prefix": "bench", "awslogs-create-group": "true" };
   const writer = { name: "writer", image: BUSYBOX_IMAGE, memory: 64, essential: true, command: ["sh", "-c", script], linuxParameters: { initProcessEnabled: true } };
   await ecs.send(new RegisterTaskDefinitionCommand({ family: "bench-logs", networkMode: "bridge", requiresCompatibilities: ["EC2"], containerDefinitions: [{ ...writer, logConfiguration: { logDriver: "awslogs", options } }] }));
+  // The ECS API with nothing else going on, to set beside its answers during the burst.
+  const describeCluster = async (into: number[]) => {
+    const t = performance.now();
+    await ecs.send(new DescribeClustersCommand({ clusters: ["default"] }));
+    into.push(performance.now() - t);
+  };
+  const apiIdle: number[] = [];
+  for (let i = 0; i < 50; i++) await describeCluster(apiIdle);
+  const apiBusy: number[] = [];
   const startWall = Date.now();
+  const cpuAtStart = cpuSeconds(berth.child.pid);
   const run = await ecs.send(new RunTaskCommand({ cluster: "default", taskDefinition: "bench-logs", launchType: "EC2", count: TASKS }));
   const arns = (run.tasks ?? []).map((t) => t.taskArn!);
   if (arns.length !== TASKS) throw new Error(`RunTask placed ${arns.length} of ${TASKS} tasks: ${JSON.stringify(run.failures)}`);
@@ -136,7 +158,7 @@ async function ingest(): Promise<void> {
   const rounds: number[] = [];
   for (let next = Date.now(); ; next += POLL_MS) {
     const t = Date.now();
-    const maxes = await Promise.all(streams.map(async (s) => ({ max: await newest(logs, s), wall: Date.now() })));
+    const [maxes] = await Promise.all([Promise.all(streams.map(async (s) => ({ max: await newest(logs, s), wall: Date.now() }))), describeCluster(apiBusy)]);
     rounds.push(Date.now() - t);
     maxes.forEach((m, k) => m.max > (seen[k]!.at(-1)?.max ?? -1) && seen[k]!.push(m));
     if (seen.every((s) => (s.at(-1)?.max ?? -1) >= lines - 1)) break;
@@ -144,6 +166,7 @@ async function ingest(): Promise<void> {
     await sleep(Math.max(0, next + POLL_MS - Date.now()));
   }
 
+  const berthCpu = cpuSeconds(berth.child.pid) - cpuAtStart;
   // Docker's record of when it received each line, from the containers' own logs.
   const tasks = (await ecs.send(new DescribeTasksCommand({ cluster: "default", tasks: arns }))).tasks ?? [];
   const written = arns.map((arn) => {
@@ -184,7 +207,10 @@ async function ingest(): Promise<void> {
   );
   const r = sorted(rounds);
   console.log(`poll rounds (4 GetLogEvents at once): p50 ${r.length ? pct(r, 0.5) : "-"} ms, max ${r.at(-1) ?? "-"} ms; a latency includes up to one poll interval plus one round`);
+  const [idle, busy] = [sorted(apiIdle), sorted(apiBusy)];
+  console.log(`ECS API meanwhile: DescribeClusters (one a round, beside the polls) p50 ${f1(pct(busy, 0.5))} ms, p99 ${f1(pct(busy, 0.99))} ms, n ${busy.length}; before RunTask, alone: p50 ${f1(pct(idle, 0.5))} ms, p99 ${f1(pct(idle, 0.99))} ms`);
   console.log(`first line written ${int(dFirst - startWall)} ms after RunTask, first visible ${int(vFirst - startWall)} ms; last written ${int(dLast - startWall)} ms, last visible ${int(vLast - startWall)} ms`);
+  console.log(`Berth's CPU from RunTask to the last line visible: ${f1(berthCpu)} s (${f1((berthCpu * 1e6) / total)} µs a line; the server, its agent and the polls, one process)`);
   if (dockerRate < TARGET_RATE) console.log(`note: the writers reached only ${int(dockerRate)} lines/s here, so the Berth figure is limited by the writers, not by Berth`);
   failed ||= problems.length > 0;
   console.log(problems.length ? `ERRORS: ${problems.join("; ")}` : `read back: all ${int(total)} lines, each once and in order`);
@@ -315,17 +341,28 @@ async function filter(): Promise<void> {
     return n;
   };
   const grepCount = (term: string) => Number(spawnSync("grep", ["-c", term, file], { encoding: "utf8" }).stdout.trim() || NaN);
+  // The floor for any Node implementation: the file read whole (page cache), Buffer.indexOf for the
+  // term, and one small result object per matching line; nothing ordered, paged or stored.
+  const bareScan = (term: string) => {
+    const [text, needle, found] = [readFileSync(file), Buffer.from(term), [] as { message: string; eventId: string }[]];
+    for (let at = text.indexOf(needle); at >= 0; ) {
+      const [start, end] = [text.lastIndexOf(10, at) + 1, text.indexOf(10, at)];
+      found.push({ message: text.toString("utf8", start, end), eventId: String(start) });
+      at = text.indexOf(needle, end);
+    }
+    return found.length;
+  };
   const timed = async (fn: () => number | Promise<number>, t = performance.now()) => ({ n: await fn(), ms: performance.now() - t });
   console.log(`\nfilter: ${int(eventCount)} events (${int(bytes / 2 ** 20)} MiB of access-log lines) in one group of ${streams.length} streams, stored in ${f1(putMs / 1000)} s (${int(eventCount / (putMs / 1000))} events/s, engine alone, batches of 10,000), then term-indexed in ${f1(indexMs / 1000)} s (${int(eventCount / (indexMs / 1000))} events/s)`);
   console.log(`FilterLogEvents in process (limit 10,000, paged to the end) vs \`grep -c <term> <file>\` (spawned, file in page cache); median of ${reps} after 1 warm-up, interleaved`);
-  console.log(`${"term".padEnd(10)}${"matches".padEnd(10)}| Filter p50 ms  min       max       | grep p50 ms  min      max      | ratio   target`);
+  console.log(`${"term".padEnd(10)}${"matches".padEnd(10)}| Filter p50 ms  min       max       | grep p50 ms  min      max      | ratio   target${"".padEnd(30)}| bare Node scan p50 ms (floor)`);
   for (const term of [RARE, COMMON]) {
-    const [fs, gs] = [[] as number[], [] as number[]];
+    const [fs, gs, bs] = [[] as number[], [] as number[], [] as number[]];
     let counts = new Set<number>([expected.get(term)!]);
     for (let i = 0; i <= reps; i++) {
-      const [f, g] = [await timed(() => filterCount(term)), await timed(() => grepCount(term))];
-      counts = new Set([...counts, f.n, g.n]);
-      if (i > 0) (fs.push(f.ms), gs.push(g.ms));
+      const [f, g, bare] = [await timed(() => filterCount(term)), await timed(() => grepCount(term)), await timed(() => bareScan(term))];
+      counts = new Set([...counts, f.n, g.n, bare.n]);
+      if (i > 0) (fs.push(f.ms), gs.push(g.ms), bs.push(bare.ms));
       await new Promise(setImmediate);
     }
     const [fsS, gsS] = [sorted(fs), sorted(gs)];
@@ -333,7 +370,7 @@ async function filter(): Promise<void> {
     const verdict = counts.size !== 1 ? `ERRORS: counts differ (${[...counts].join(" / ")})` : `no slower than grep: ${ratio <= 1 ? "PASS" : "MISS"}`;
     if (counts.size !== 1) failed = true;
     console.log(
-      `${term.padEnd(10)}${int(expected.get(term)!).padEnd(10)}| ${f1(median(fs)).padEnd(14)}${f1(fsS[0]!).padEnd(10)}${f1(fsS.at(-1)!).padEnd(10)}| ${f1(median(gs)).padEnd(13)}${f1(gsS[0]!).padEnd(9)}${f1(gsS.at(-1)!).padEnd(9)}| ${`${ratio.toFixed(2)}x`.padEnd(8)}${verdict}`,
+      `${term.padEnd(10)}${int(expected.get(term)!).padEnd(10)}| ${f1(median(fs)).padEnd(14)}${f1(fsS[0]!).padEnd(10)}${f1(fsS.at(-1)!).padEnd(10)}| ${f1(median(gs)).padEnd(13)}${f1(gsS[0]!).padEnd(9)}${f1(gsS.at(-1)!).padEnd(9)}| ${`${ratio.toFixed(2)}x`.padEnd(8)}${verdict.padEnd(38)}| ${f1(median(bs))} (${(median(bs) / median(gs)).toFixed(2)}x grep)`,
     );
   }
   await engine.close();
