@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { type LogCursor, START_CURSOR, advanceCursor, nextCursor } from "../core/log-cursor.ts";
 import type { Logger } from "../core/logger.ts";
+import { Wake } from "../core/wake.ts";
 import type { LogBatch, LogTarget } from "../protocol/agent-protocol.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type AssembledEvent, DEFAULT_LIMITS, EventAssembler, type FramingLimits, compileGoPattern, multilineOptions } from "./log-multiline.ts";
@@ -258,45 +259,17 @@ class EventBuffer {
       this.bytes -= events[i]!.message.length;
       if (events[i]!.end) savedAt = i;
     }
-    const saved = savedAt < 0 ? undefined : { line: events[savedAt]!.end!, events: advanceCursor(this.from, events.slice(0, savedAt + 1)) };
-    this.from = advanceCursor(this.from, events);
+    if (savedAt < 0) {
+      this.from = advanceCursor(this.from, events);
+      return undefined;
+    }
+    const saved = { line: events[savedAt]!.end!, events: advanceCursor(this.from, events.slice(0, savedAt + 1)) };
+    this.from = advanceCursor(saved.events, events.slice(savedAt + 1));
     return saved;
   }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A wait that a signal ends early; a signal with nobody waiting is kept for the next wait. */
-class Wake {
-  private pending = false;
-  private resolve: (() => void) | undefined;
-
-  signal(): void {
-    const resolve = this.resolve;
-    if (!resolve) {
-      this.pending = true;
-      return;
-    }
-    this.resolve = undefined;
-    resolve();
-  }
-
-  async wait(ms: number): Promise<void> {
-    if (this.pending) {
-      this.pending = false;
-      return;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      this.resolve = resolve;
-      timer = setTimeout(() => {
-        this.resolve = undefined;
-        resolve();
-      }, ms);
-    });
-    clearTimeout(timer);
-  }
-}
 
 type LogConfiguration = { logDriver?: string; options?: Record<string, string> } | undefined;
 

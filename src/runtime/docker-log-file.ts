@@ -17,6 +17,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import { type FileHandle, open, stat } from "node:fs/promises";
 import { StringDecoder } from "node:string_decoder";
+import { Wake } from "../core/wake.ts";
 import { logTimeParser } from "./docker-mapping.ts";
 import type { LogLineHandler } from "./runtime.ts";
 
@@ -134,16 +135,12 @@ function plainEntry(json: string): Entry | undefined {
 /** Wakes a follower when its file changes (inotify); a timer covers what a watch can miss. */
 class ChangeSignal {
   private watcher: FSWatcher | undefined;
-  private changed = false;
-  private wake: (() => void) | undefined;
+  private readonly changes = new Wake();
 
   watch(path: string): void {
     this.close();
     try {
-      this.watcher = watch(path, { persistent: false }, () => {
-        this.changed = true;
-        this.wake?.();
-      });
+      this.watcher = watch(path, { persistent: false }, () => this.changes.signal());
       this.watcher.on("error", () => this.close());
     } catch {
       // No watch (out of inotify watches, a filesystem without them): the timer alone.
@@ -152,22 +149,7 @@ class ChangeSignal {
 
   /** Resolves at the next change (at once if one came since the last wait), after `ms`, or on abort. */
   wait(ms: number, signal?: AbortSignal): Promise<void> {
-    if (this.changed) {
-      this.changed = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        this.wake = undefined;
-        this.changed = false;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-      this.wake = done;
-    });
+    return this.changes.wait(ms, signal);
   }
 
   close(): void {
