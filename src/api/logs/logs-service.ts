@@ -5,7 +5,7 @@
  */
 import { invalidParameter } from "../../core/errors.ts";
 import type { CallContext } from "../../control/context.ts";
-import { type LogsEngine, logGroupNameOf, queryGroupNames } from "../../domain/logs.ts";
+import { type LogsEngine, logGroupArn, logGroupNameOf, queryGroupNames } from "../../domain/logs.ts";
 import type { ErrorTable } from "../errors.ts";
 import { logsModel } from "../models/logs.model.ts";
 import type * as logs from "../models/logs.types.ts";
@@ -25,9 +25,6 @@ export const LOGS_ERRORS: ErrorTable = {
     AccessDenied: { exception: "AccessDeniedException" },
   },
 };
-
-
-
 
 export function logsService(engine: LogsEngine): ServiceDefinition {
   return {
@@ -122,15 +119,15 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
         tags: await engine.listTagsForResource(scopeOf(ctx), input.resourceArn),
       }),
       TagLogGroup: async (ctx: CallContext, input: logs.TagLogGroupRequest) => {
-        await engine.tagResource(scopeOf(ctx), groupArn(ctx, input.logGroupName), input.tags);
+        await engine.tagResource(scopeOf(ctx), logGroupArn(scopeOf(ctx), input.logGroupName), input.tags);
         return {};
       },
       UntagLogGroup: async (ctx: CallContext, input: logs.UntagLogGroupRequest) => {
-        await engine.untagResource(scopeOf(ctx), groupArn(ctx, input.logGroupName), input.tags);
+        await engine.untagResource(scopeOf(ctx), logGroupArn(scopeOf(ctx), input.logGroupName), input.tags);
         return {};
       },
       ListTagsLogGroup: async (ctx: CallContext, input: logs.ListTagsLogGroupRequest): Promise<logs.ListTagsLogGroupResponse> => ({
-        tags: await engine.listTagsForResource(scopeOf(ctx), groupArn(ctx, input.logGroupName)),
+        tags: await engine.listTagsForResource(scopeOf(ctx), logGroupArn(scopeOf(ctx), input.logGroupName)),
       }),
       StartQuery: async (ctx: CallContext, input: logs.StartQueryRequest): Promise<logs.StartQueryResponse> => {
         const names = queryGroupNames(input);
@@ -146,5 +143,3 @@ export function logsService(engine: LogsEngine): ServiceDefinition {
     },
   };
 }
-
-const groupArn = (ctx: CallContext, name: string): string => `arn:aws:logs:${ctx.scope.region}:${ctx.scope.accountId}:log-group:${name}`;
