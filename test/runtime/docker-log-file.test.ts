@@ -67,18 +67,24 @@ describe("readJsonLogFile", () => {
   const dir = mkdtempSync(join(tmpdir(), "berth-logfile-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("follows appended lines, then reads what was written before the container stopped, and ends", async () => {
-    const path = join(dir, "follow-json.log");
-    writeFileSync(path, entry("one\n"));
+  /** Follows `path` as a running container's log; `stop()` says the container has stopped. */
+  const follow = (path: string) => {
     let running = true;
     const lines: string[] = [];
     const reading = readJsonLogFile({ path, follow: true, tty: false, running: async () => running }, (_s, l) => lines.push(l));
+    return { lines, reading, stop: () => (running = false) };
+  };
+
+  test("follows appended lines, then reads what was written before the container stopped, and ends", async () => {
+    const path = join(dir, "follow-json.log");
+    writeFileSync(path, entry("one\n"));
+    const { lines, reading, stop } = follow(path);
     await new Promise((r) => setTimeout(r, 100));
     appendFileSync(path, entry("two\n"));
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(lines, ["one", "two"], "lines appear while the container runs");
     appendFileSync(path, entry("last\n"));
-    running = false;
+    stop();
     assert.equal(await reading, true);
     assert.deepEqual(lines, ["one", "two", "last"]);
   });
@@ -86,15 +92,13 @@ describe("readJsonLogFile", () => {
   test("a rotated file is read to its end before the new one", async () => {
     const path = join(dir, "rotate-json.log");
     writeFileSync(path, entry("a\n"));
-    let running = true;
-    const lines: string[] = [];
-    const reading = readJsonLogFile({ path, follow: true, tty: false, running: async () => running }, (_s, l) => lines.push(l));
+    const { lines, reading, stop } = follow(path);
     await new Promise((r) => setTimeout(r, 80));
     appendFileSync(path, entry("b\n"));
     renameSync(path, `${path}.1`);
     writeFileSync(path, entry("c\n"));
     await new Promise((r) => setTimeout(r, 80));
-    running = false;
+    stop();
     await reading;
     assert.deepEqual(lines, ["a", "b", "c"]);
   });
