@@ -10,13 +10,45 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { errorPage, reasonPhrase } from "./alb-responses.ts";
+import { equalsIgnoringCase, Field, HeadScanner, Lines, Scan, TOKEN_BYTE } from "./http-head.ts";
+import type { ResponseHead } from "./upstream-client.ts";
 
-/** A parsed bodiless request. */
-export interface FrontRequest {
-  method: string;
-  url: string;
-  rawHeaders: string[];
-  socket: Socket;
+/**
+ * A parsed bodiless request. Its header lines to pass on (the request line too, for HTTP/1.1)
+ * are byte ranges of what the client sent, less hop-by-hop fields and ALB's own X-Forwarded-*
+ * and X-Amzn-Trace-Id, whose incoming values are kept apart.
+ */
+export class FrontRequest {
+  private pairs: string[] | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly http10: boolean,
+    readonly socket: Socket,
+    readonly lines: Lines,
+    readonly hasHost: boolean,
+    /** Incoming X-Forwarded-For values, joined. */
+    readonly forwardedFor: string | undefined,
+    /** The first incoming X-Amzn-Trace-Id. */
+    readonly traceId: string | undefined,
+    private data: Buffer,
+    private fieldsStart: number,
+    private fieldsEnd: number,
+  ) {}
+
+  /** Every header as name, value pairs, as node:http's rawHeaders (built when asked: rules on headers, stickiness). */
+  get rawHeaders(): string[] {
+    if (this.pairs) return this.pairs;
+    const pairs: string[] = [];
+    for (const line of this.data.toString("latin1", this.fieldsStart, this.fieldsEnd).split("\r\n")) {
+      if (line === "") continue;
+      const colon = line.indexOf(":");
+      pairs.push(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ""));
+    }
+    this.pairs = pairs;
+    return pairs;
+  }
 }
 
 /** The listener's side: takes the request (and answers through the connection) or returns false to give the connection to node:http. */
@@ -28,12 +60,16 @@ export interface FrontWaiter {
 }
 
 const MAX_HEAD = 16 * 1024; // node:http's default maxHeaderSize
+const MAX_FIELDS = 2000; // node:http's default maxHeadersCount
 const MAX_BUFFERED = 64 * 1024;
-const HEAD_END = Buffer.from("\r\n\r\n");
-const LF_HEAD_END = Buffer.from("\n\n");
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_TARGET = /[^\x21-\x7e\x80-\xff]/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const HTTP_1 = Buffer.from("HTTP/1.");
+const KEEP_ALIVE = [..."keep-alive"].map((c) => c.charCodeAt(0));
+const CLOSE = [..."close"].map((c) => c.charCodeAt(0));
+const scanner = new HeadScanner(MAX_FIELDS);
+/** The field of each header line of the head being parsed. */
+const fields = new Uint8Array(MAX_FIELDS);
+/** The head is not complete yet. */
+const WAIT = Symbol("wait");
 
 let dateSecond = -1;
 let dateText = "";
@@ -101,8 +137,9 @@ export class FrontConnection {
   private isHead = false;
   private http10 = false;
   private clientEnded = false;
-  /** The pending response: its head is written with the first body bytes. */
-  private head: string | undefined;
+  /** The pending response: its head is written with the first body bytes, after it the lines the front adds (Date, Set-Cookie). */
+  private head: ResponseHead | undefined;
+  private extra = "";
   private chunked = false;
   private bodiless = false;
   private needsLength = false;
@@ -153,74 +190,65 @@ export class FrontConnection {
   }
 
   /** Starts the response; the head goes out with the first body bytes. */
-  writeHead(status: number, reason: string, headers: string[]): void {
-    let head = `HTTP/1.1 ${status} ${reason}\r\n`;
-    let length = false;
-    let te = false;
-    let date = false;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i] as string;
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === "date") date = true;
-          break;
-        case 14:
-          if (name.toLowerCase() === "content-length") length = true;
-          break;
-        case 17:
-          if (name.toLowerCase() === "transfer-encoding") {
-            te = true;
-            if (this.http10) continue; // an HTTP/1.0 client gets the body delimited by closing
-          }
-          break;
-      }
-      head += `${name}: ${headers[i + 1] as string}\r\n`;
-    }
-    if (!date) head += `Date: ${utcDate()}\r\n`;
+  writeHead(head: ResponseHead, setCookies: readonly string[]): void {
+    let extra = head.hasDate ? "" : `Date: ${utcDate()}\r\n`;
+    for (const cookie of setCookies) extra += `Set-Cookie: ${cookie}\r\n`;
+    const status = head.status;
+    const te = head.transferEncoding !== undefined;
     this.bodiless = this.isHead || status === 204 || status === 304 || status < 200;
     this.chunked = !this.bodiless && te && !this.http10;
-    this.needsLength = !this.bodiless && !te && !length;
-    if (!this.bodiless && te && this.http10) this.keepAlive = false;
+    this.needsLength = !this.bodiless && !te && !head.hasLength;
+    if (!this.bodiless && te && this.http10) this.keepAlive = false; // an HTTP/1.0 client gets the body delimited by closing
     this.head = head;
+    this.extra = extra;
   }
 
   /** Body bytes for the client (already decoded); `last` completes the response. False: wait for 'drain' on the socket. */
   writeBody(chunk: Buffer | undefined, last: boolean): boolean {
-    const socket = this.socket;
-    if (socket.destroyed) return false;
-    let head = this.head;
-    if (head !== undefined && this.needsLength) {
-      // No framing from the target: a complete body gets a length, a streamed one is chunked.
-      this.needsLength = false;
-      if (last) head += `Content-Length: ${chunk?.length ?? 0}\r\n`;
-      else if (this.http10) this.keepAlive = false;
-      else {
-        head += "Transfer-Encoding: chunked\r\n";
-        this.chunked = true;
-      }
-    }
+    if (this.socket.destroyed) return false;
+    const head = this.head;
+    let before = "";
     if (head !== undefined) {
       this.head = undefined;
-      head += this.connectionHeaders();
+      before = this.extra + this.framing(chunk, last) + this.connectionHeaders();
     }
-    let ok = true;
-    if (this.bodiless || !chunk || chunk.length === 0) {
-      if (this.chunked && last) ok = socket.write(head === undefined ? "0\r\n\r\n" : `${head}0\r\n\r\n`, "latin1");
-      else if (head !== undefined) ok = socket.write(head, "latin1");
-    } else if (this.chunked) {
-      socket.cork();
-      socket.write(`${head ?? ""}${chunk.length.toString(16)}\r\n`, "latin1");
-      socket.write(chunk);
-      ok = socket.write(last ? "\r\n0\r\n\r\n" : "\r\n", "latin1");
-      socket.uncork();
-    } else if (head !== undefined) {
-      const out = Buffer.allocUnsafe(head.length + chunk.length);
-      out.write(head, 0, "latin1");
-      chunk.copy(out, head.length);
-      ok = socket.write(out);
-    } else ok = socket.write(chunk);
+    const body = this.bodiless || !chunk || chunk.length === 0 ? undefined : chunk;
+    let after = "";
+    if (this.chunked) {
+      if (body) {
+        before += `${body.length.toString(16)}\r\n`;
+        after = last ? "\r\n0\r\n\r\n" : "\r\n";
+      } else if (last) after = "0\r\n\r\n";
+    }
+    const ok = this.send(head, before, body, after);
     if (last) this.done();
     return ok;
+  }
+
+  /** Framing for an answer the target sent without any: a complete body gets a length, a streamed one is chunked (for HTTP/1.0, delimited by closing). */
+  private framing(chunk: Buffer | undefined, last: boolean): string {
+    if (!this.needsLength) return "";
+    this.needsLength = false;
+    if (last) return `Content-Length: ${chunk?.length ?? 0}\r\n`;
+    if (this.http10) {
+      this.keepAlive = false;
+      return "";
+    }
+    this.chunked = true;
+    return "Transfer-Encoding: chunked\r\n";
+  }
+
+  /** One write to the client: the response head (when it goes now), text, body bytes, text. */
+  private send(head: ResponseHead | undefined, before: string, body: Buffer | undefined, after: string): boolean {
+    if (head === undefined && before === "" && after === "") return body ? this.socket.write(body) : true;
+    // The target's Transfer-Encoding lines go to HTTP/1.1 clients only.
+    const withTe = !this.http10;
+    const out = Buffer.allocUnsafe((head ? head.size(withTe) : 0) + before.length + (body ? body.length : 0) + after.length);
+    let at = head ? head.copyTo(out, 0, withTe) : 0;
+    at += out.write(before, at, "latin1");
+    if (body) at += body.copy(out, at);
+    out.write(after, at, "latin1");
+    return this.socket.write(out);
   }
 
   /** An ELB error page for the current request (or the connection closes when the answer had begun). */
@@ -288,16 +316,14 @@ export class FrontConnection {
   private parse(): void {
     const whole = this.buffer;
     if (!whole) return;
-    const end = whole.indexOf(HEAD_END);
-    const skip = 4;
-    if (end === -1) {
-      // A head too long, or one with bare LF line ends, is node:http's to judge.
-      if (whole.length > MAX_HEAD || whole.indexOf(LF_HEAD_END) !== -1) this.handOff();
+    const req = this.request(whole);
+    if (req === WAIT) {
+      // A head too long is node:http's to judge.
+      if (whole.length > MAX_HEAD) this.handOff();
       return;
     }
-    const req = this.request(whole.toString("latin1", 0, end));
     if (!req) return this.handOff();
-    this.buffer = whole.length > end + skip ? whole.subarray(end + skip) : undefined;
+    this.buffer = whole.length > scanner.end ? whole.subarray(scanner.end) : undefined;
     this.busy = true;
     this.started = false;
     if (!this.front.route(req, this)) {
@@ -307,62 +333,98 @@ export class FrontConnection {
     }
   }
 
-  /** Parses a request head; undefined when node:http should have it. */
-  private request(text: string): FrontRequest | undefined {
-    // CRLF line ends only: anything laxer is node:http's call.
-    const lines = text.split("\r\n");
-    const line = lines[0] as string;
-    const sp1 = line.indexOf(" ");
-    const sp2 = line.indexOf(" ", sp1 + 1);
-    if (sp1 <= 0 || sp2 === -1) return undefined;
-    const method = line.slice(0, sp1);
-    const url = line.slice(sp1 + 1, sp2);
-    const version = line.slice(sp2 + 1);
-    if (version !== "HTTP/1.1" && version !== "HTTP/1.0") return undefined;
-    if (!TOKEN.test(method) || method === "CONNECT" || url.length === 0 || BAD_TARGET.test(url)) return undefined;
-    const http10 = version === "HTTP/1.0";
+  /**
+   * Parses the request head at the start of `data` (scanner.end is then where it ends);
+   * undefined when node:http should have it: anything but CR LF line ends, a body, Expect,
+   * Upgrade, CONNECT, a Connection header naming other headers, or a head it would refuse.
+   */
+  private request(data: Buffer): FrontRequest | undefined | typeof WAIT {
+    const nl = data.indexOf(10);
+    if (nl === -1) return WAIT;
+    if (nl === 0 || data[nl - 1] !== 13) return undefined;
+    const lineEnd = nl - 1;
+    let i = 0;
+    while (i < lineEnd && TOKEN_BYTE[data[i] as number] === 1) i++;
+    if (i === 0 || data[i] !== 32) return undefined;
+    const methodEnd = i++;
+    const urlStart = i;
+    for (let b = data[i] as number; i < lineEnd && b > 32 && b !== 127; b = data[++i] as number);
+    if (i === urlStart || data[i] !== 32 || lineEnd - i !== 9 || !data.subarray(i + 1, i + 8).equals(HTTP_1)) return undefined;
+    const minor = data[lineEnd - 1];
+    if (minor !== 48 && minor !== 49) return undefined;
+    const http10 = minor === 48;
+    const method = methodEnd === 3 && data[0] === 71 && data[1] === 69 && data[2] === 84 ? "GET" : data.toString("latin1", 0, methodEnd);
+    if (method === "CONNECT") return undefined;
+    const scan = scanner.scan(data, nl + 1);
+    if (scan === Scan.Incomplete) return WAIT;
+    if (scan !== Scan.Done || scanner.bareLf) return undefined;
+    const count = scanner.count;
     let keepAlive = !http10;
-    let host = false;
-    const rawHeaders: string[] = [];
-    for (let i = 1; i < lines.length; i++) {
-      const h = lines[i] as string;
-      const colon = h.indexOf(":");
-      if (colon <= 0) return undefined;
-      const name = h.slice(0, colon);
-      const value = h.slice(colon + 1).trim();
-      if (!TOKEN.test(name) || BAD_VALUE.test(value)) return undefined; // bare LF, obs-fold, bad bytes
-      switch (name.length) {
-        case 4:
-          if (name.toLowerCase() === "host") host = true;
+    let named: string[] | undefined;
+    for (let f = 0; f < count; f++) {
+      const field = scanner.fieldOf(data, f);
+      fields[f] = field;
+      const valueStart = scanner.valueStart(f);
+      const valueEnd = scanner.valueEnd(f);
+      switch (field) {
+        case Field.Expect:
+        case Field.Upgrade:
+        case Field.TransferEncoding:
+          return undefined;
+        case Field.ContentLength:
+          if (valueEnd - valueStart !== 1 || data[valueStart] !== 48) return undefined;
           break;
-        case 6:
-          if (name.toLowerCase() === "expect") return undefined;
-          break;
-        case 7:
-          if (name.toLowerCase() === "upgrade") return undefined;
-          break;
-        case 10:
-          if (name.toLowerCase() === "connection") {
-            const tokens = value.toLowerCase();
+        case Field.Connection:
+          if (equalsIgnoringCase(data, valueStart, valueEnd, KEEP_ALIVE)) keepAlive = true;
+          else if (equalsIgnoringCase(data, valueStart, valueEnd, CLOSE)) keepAlive = false;
+          else {
+            const tokens = data.toString("latin1", valueStart, valueEnd).toLowerCase();
             if (tokens.includes("upgrade")) return undefined;
             if (tokens.includes("close")) keepAlive = false;
             else if (tokens.includes("keep-alive")) keepAlive = true;
+            for (const token of tokens.split(",")) {
+              const name = token.trim();
+              if (name !== "close" && name !== "keep-alive" && name !== "") (named ??= []).push(name);
+            }
           }
           break;
-        case 14:
-          if (name.toLowerCase() === "content-length" && value !== "0") return undefined;
-          break;
-        case 17:
-          if (name.toLowerCase() === "transfer-encoding") return undefined;
-          break;
       }
-      rawHeaders.push(name, value);
     }
-    if (!http10 && !host) return undefined; // node:http answers 400
+    const lines = new Lines(data);
+    if (!http10) lines.keep(0, lineEnd, true); // the request line as sent
+    let hasHost = false;
+    let forwardedFor: string | undefined;
+    let traceId: string | undefined;
+    for (let f = 0; f < count; f++) {
+      const field = fields[f];
+      switch (field) {
+        case Field.Host:
+          if (hasHost) continue; // node:http keeps the first Host only
+          hasHost = true;
+          break;
+        case Field.ForwardedFor: {
+          const value = data.toString("latin1", scanner.valueStart(f), scanner.valueEnd(f));
+          forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
+          continue;
+        }
+        case Field.TraceId:
+          traceId ??= data.toString("latin1", scanner.valueStart(f), scanner.valueEnd(f));
+          continue;
+        case Field.ForwardedOwn:
+        case Field.Connection:
+        case Field.HopByHop:
+          continue;
+      }
+      const start = scanner.lineStart(f);
+      if (named !== undefined && named.includes(data.toString("latin1", start, scanner.nameEnd(f)).toLowerCase())) continue;
+      lines.keep(start, scanner.contentEnd(f), true);
+    }
+    if (!http10 && !hasHost) return undefined; // node:http answers 400
     this.keepAlive = keepAlive;
     this.http10 = http10;
     this.isHead = method === "HEAD";
-    return { method, url, rawHeaders, socket: this.socket };
+    const url = data.toString("latin1", urlStart, i);
+    return new FrontRequest(method, url, http10, this.socket, lines, hasHost, forwardedFor, traceId, data, nl + 1, scanner.end - 2);
   }
 
   private handOff(): void {

@@ -10,8 +10,8 @@ import type { Server as NetServer, Socket } from "node:net";
 import type { ActionSpec, ListenerSpec, LoadBalancerSpec } from "../protocol/lb-protocol.ts";
 import { sendElbPage, sendFixed, writeRawElbPage } from "./alb-responses.ts";
 import { type FrontConnection, type FrontRequest, HttpFront } from "./http-front.ts";
-import { clientAddress, forward, forwardFront } from "./http-proxy.ts";
-import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
+import { clientAddress, type ForwardSpec, forward, forwardFront } from "./http-proxy.ts";
+import type { LbCounters, ProxyContext } from "./proxy-context.ts";
 import { actionFor, type CompiledRules, compileRules, hostWithoutPort, type RequestFacts } from "./rules.ts";
 import { GROUP_COOKIE, openValue, readCookie, sealValue, stickyCookies, TARGET_COOKIE } from "./stickiness.ts";
 import type { PoolTarget, TargetPool } from "./target-pool.ts";
@@ -26,9 +26,13 @@ interface ListenerConfig {
   idleMs: number;
   proto: "http" | "https";
   lb: LbCounters;
+  /** What forwards to each target group share when they set no cookie. */
+  specs: Map<string, ForwardSpec>;
 }
 
-type Choice = { kind: "target"; pool: TargetPool; target: PoolTarget; tg: TgCounters; setCookies: string[] } | { kind: "status"; status: number };
+type Choice = { kind: "target"; pool: TargetPool; target: PoolTarget; spec: ForwardSpec } | { kind: "status"; status: number };
+
+const NO_COOKIES: readonly string[] = [];
 
 export class HttpListener {
   /** What listens: http-front's server for HTTP, the node:https server for HTTPS. */
@@ -82,6 +86,7 @@ export class HttpListener {
       idleMs: (Number.isFinite(idleSeconds) && idleSeconds > 0 ? idleSeconds : DEFAULT_IDLE_SECONDS) * 1000,
       proto: spec.protocol === "HTTPS" ? "https" : "http",
       lb: this.ctx.counters.lb(lb.arn),
+      specs: new Map(),
     };
   }
 
@@ -112,7 +117,7 @@ export class HttpListener {
     }
     const choice = this.choose(action, facts, config);
     if (choice.kind === "status") return this.elbStatus(res, config, choice.status);
-    forward(this.ctx, req, res, choice.target, { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: choice.tg, setCookies: choice.setCookies });
+    forward(this.ctx, req, res, choice.target, choice.spec);
   }
 
   /** http-front's bodiless requests: a forward to a target is answered there, anything else goes to node:http. */
@@ -124,7 +129,7 @@ export class HttpListener {
     const choice = this.choose(action, facts, config);
     if (choice.kind === "status") return false;
     config.lb.requestCount++;
-    forwardFront(this.ctx, req, conn, facts.sourceIp, choice.target, { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: choice.tg, setCookies: choice.setCookies });
+    forwardFront(this.ctx, req, conn, facts.sourceIp, choice.target, choice.spec);
     return true;
   }
 
@@ -143,15 +148,7 @@ export class HttpListener {
       config.lb.elb5xx++;
       return writeRawElbPage(socket, choice.status);
     }
-    tunnel(this.ctx, req, socket, head, choice.target, {
-      proto: config.proto,
-      port: config.spec.port,
-      idleMs: config.idleMs,
-      lb: config.lb,
-      tg: choice.tg,
-      groupArn: choice.pool.arn,
-      setCookies: choice.setCookies,
-    });
+    tunnel(this.ctx, req, socket, head, choice.target, { ...choice.spec, groupArn: choice.pool.arn });
   }
 
   private elbStatus(res: ServerResponse, config: ListenerConfig, status: number): void {
@@ -161,7 +158,7 @@ export class HttpListener {
 
   /** The target group (weighted, group-sticky) and the target (lb_cookie-sticky) for a forward. */
   private choose(action: Extract<ActionSpec, { type: "forward" }>, facts: RequestFacts, config: ListenerConfig): Choice {
-    const setCookies: string[] = [];
+    let setCookies: string[] | undefined;
     const now = this.ctx.clock.now();
     const secure = config.proto === "https";
     const groups = action.targetGroups.length === 1 ? action.targetGroups : action.targetGroups.filter((g) => g.weight > 0);
@@ -173,7 +170,7 @@ export class HttpListener {
     }
     groupArn ??= weightedGroup(groups);
     if (groupArn === undefined) return { kind: "status", status: 503 };
-    if (groupSticky) setCookies.push(...stickyCookies(GROUP_COOKIE, sealValue(this.ctx.cookieKey, groupArn), action.stickiness?.durationSeconds ?? 3600, now, secure));
+    if (groupSticky) (setCookies ??= []).push(...stickyCookies(GROUP_COOKIE, sealValue(this.ctx.cookieKey, groupArn), action.stickiness?.durationSeconds ?? 3600, now, secure));
     const pool = this.ctx.pools.get(groupArn);
     if (!pool) return { kind: "status", status: 503 };
     const sticky = pool.stickiness;
@@ -185,8 +182,17 @@ export class HttpListener {
     }
     target ??= pool.pick(now);
     if (!target) return { kind: "status", status: 503 };
-    if (sticky) setCookies.push(...stickyCookies(TARGET_COOKIE, sealValue(this.ctx.cookieKey, target.key), sticky.durationSeconds, now, secure));
-    return { kind: "target", pool, target, tg: this.ctx.counters.tg(groupArn), setCookies };
+    if (sticky) (setCookies ??= []).push(...stickyCookies(TARGET_COOKIE, sealValue(this.ctx.cookieKey, target.key), sticky.durationSeconds, now, secure));
+    return { kind: "target", pool, target, spec: this.forwardSpec(config, groupArn, setCookies) };
+  }
+
+  private forwardSpec(config: ListenerConfig, groupArn: string, setCookies: string[] | undefined): ForwardSpec {
+    let shared = config.specs.get(groupArn);
+    if (!shared) {
+      shared = { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: this.ctx.counters.tg(groupArn), setCookies: NO_COOKIES };
+      config.specs.set(groupArn, shared);
+    }
+    return setCookies ? { ...shared, setCookies } : shared;
   }
 
   close(): void {
@@ -235,14 +241,22 @@ class Facts implements RequestFacts {
 /** The same facts for a request parsed by http-front: headers as node:http would present them, built on first use. */
 class RawFacts implements RequestFacts {
   readonly method: string;
-  readonly path: string;
-  readonly query: string;
+  private split: [path: string, query: string] | undefined;
   private built: IncomingHttpHeaders | undefined;
   private ip: string | undefined;
 
   constructor(private req: FrontRequest) {
     this.method = req.method;
-    [this.path, this.query] = splitTarget(req.url);
+  }
+
+  get path(): string {
+    this.split ??= splitTarget(this.req.url);
+    return this.split[0];
+  }
+
+  get query(): string {
+    this.split ??= splitTarget(this.req.url);
+    return this.split[1];
   }
 
   get headers(): IncomingHttpHeaders {

@@ -12,13 +12,14 @@ import { randomFillSync } from "node:crypto";
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { sendElbPage } from "./alb-responses.ts";
+import { Field, fieldOfName } from "./http-head.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import type { PoolTarget } from "./target-pool.ts";
 import type { FrontConnection, FrontRequest, FrontWaiter } from "./http-front.ts";
-import type { UpstreamExchange, UpstreamFailure, UpstreamHandle, UpstreamPool } from "./upstream-client.ts";
+import type { ResponseHead, UpstreamExchange, UpstreamFailure, UpstreamHandle, UpstreamPool } from "./upstream-client.ts";
 
-/** Headers that belong to one connection, never forwarded. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "trailer", "te", "proxy-authenticate", "proxy-authorization"]);
+/** Fields that belong to one connection, never passed on. */
+const isHopByHop = (field: Field): boolean => field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade;
 
 export interface ForwardSpec {
   /** "http" or "https": the listener's protocol. */
@@ -29,7 +30,7 @@ export interface ForwardSpec {
   lb: LbCounters;
   tg: TgCounters;
   /** Extra Set-Cookie values (stickiness). */
-  setCookies: string[];
+  setCookies: readonly string[];
 }
 
 export function clientAddress(req: { socket: { remoteAddress?: string | undefined } }): string {
@@ -43,7 +44,7 @@ export function forwardedHeaders(req: IncomingMessage, proto: string, port: numb
   const inHeaders = req.headers;
   const named = inHeaders.connection ? inHeaders.connection.toLowerCase().split(",").map((s) => s.trim()) : [];
   for (const name in inHeaders) {
-    if (HOP_BY_HOP.has(name) || (named.length > 0 && named.includes(name))) continue;
+    if (isHopByHop(fieldOfName(name)) || (named.length > 0 && named.includes(name))) continue;
     out[name] = inHeaders[name];
   }
   const client = clientAddress(req);
@@ -58,7 +59,7 @@ export function forwardedHeaders(req: IncomingMessage, proto: string, port: numb
 
 /** Root=1-<epoch seconds, 8 hex>-<24 hex>; a valid incoming header keeps its fields and gets a (new) Self. */
 export function traceHeader(incoming: string | undefined, now: number): string {
-  const id = `1-${Math.floor(now / 1000).toString(16).padStart(8, "0")}-${randomHex24()}`;
+  const id = `1-${epochHex(now)}-${randomHex24()}`;
   if (!incoming || !/(^|;)\s*Root=1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}/.test(incoming)) return `Root=${id}`;
   const rest = incoming
     .split(";")
@@ -67,15 +68,29 @@ export function traceHeader(incoming: string | undefined, now: number): string {
   return [`Self=${id}`, ...rest].join(";");
 }
 
+let epochSecond = -1;
+let epochText = "";
+function epochHex(now: number): string {
+  const second = Math.floor(now / 1000);
+  if (second !== epochSecond) {
+    epochSecond = second;
+    epochText = second.toString(16).padStart(8, "0");
+  }
+  return epochText;
+}
+
+/** Random bytes drawn 6 KiB at a time, as hex: each id takes the next 24 characters. */
 const randomPool = Buffer.alloc(12 * 512);
-let randomOffset = randomPool.length;
+let randomText = "";
+let randomOffset = 0;
 function randomHex24(): string {
-  if (randomOffset >= randomPool.length) {
+  if (randomOffset >= randomText.length) {
     randomFillSync(randomPool);
+    randomText = randomPool.toString("hex");
     randomOffset = 0;
   }
-  randomOffset += 12;
-  return randomPool.toString("hex", randomOffset - 12, randomOffset);
+  randomOffset += 24;
+  return randomText.slice(randomOffset - 24, randomOffset);
 }
 
 const BODILESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
@@ -86,7 +101,8 @@ export interface ClientSide {
   readonly headersSent: boolean;
   /** The client went away or the response is over. */
   readonly gone: boolean;
-  writeHead(status: number, reason: string, headers: string[]): void;
+  /** Starts the answer: the target's head, with Set-Cookie values of ALB's own. */
+  writeHead(head: ResponseHead, setCookies: readonly string[]): void;
   /** False: wait for onDrain. */
   writeBody(chunk: Buffer | undefined, last: boolean): boolean;
   onDrain(resume: () => void): void;
@@ -106,8 +122,10 @@ class NodeSide implements ClientSide {
   get gone(): boolean {
     return this.res.destroyed || this.res.writableEnded;
   }
-  writeHead(status: number, reason: string, headers: string[]): void {
-    this.res.writeHead(status, reason, headers);
+  writeHead(head: ResponseHead, setCookies: readonly string[]): void {
+    const headers = head.headers();
+    for (const cookie of setCookies) headers.push("Set-Cookie", cookie);
+    this.res.writeHead(head.status, head.reason, headers);
   }
   writeBody(chunk: Buffer | undefined, last: boolean): boolean {
     if (!last) return this.res.write(chunk);
@@ -148,7 +166,7 @@ export function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResp
 
 /** A bodiless request from http-front: always the fast path. */
 export function forwardFront(ctx: ProxyContext, req: FrontRequest, conn: FrontConnection, clientIp: string, target: PoolTarget, spec: ForwardSpec): void {
-  const head = fastRequestHead(req.method, req.url, req.rawHeaders, clientIp, spec.proto, spec.port, ctx.clock.now(), target, ctx.upstreamKeepAlive) as string;
+  const head = frontRequestHead(req, clientIp, spec.proto, spec.port, ctx.clock.now(), target, ctx.upstreamKeepAlive);
   target.inflight++;
   spec.tg.requestCount++;
   const exchange = new Exchange(ctx.upstreamFor(target), conn, target, spec, head, BODILESS.has(req.method));
@@ -157,9 +175,10 @@ export function forwardFront(ctx: ProxyContext, req: FrontRequest, conn: FrontCo
 }
 
 /**
- * The request head for the fast path (upstream-client.ts): the request line and the client's
- * headers as received, less hop-by-hop ones, with ALB's X-Forwarded-* and X-Amzn-Trace-Id.
- * Undefined when the request has a body or asks for 100-continue: node:http carries those.
+ * The request head for the fast path (upstream-client.ts), from a request node:http parsed: the
+ * request line and the client's headers as received, less hop-by-hop ones, with ALB's
+ * X-Forwarded-* and X-Amzn-Trace-Id. Undefined when the request has a body or asks for
+ * 100-continue: node:http carries those.
  */
 export function fastRequestHead(
   method: string,
@@ -188,34 +207,51 @@ export function fastRequestHead(
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     const lower = name.toLowerCase();
-    switch (lower) {
-      case "host":
+    const field = fieldOfName(lower);
+    switch (field) {
+      case Field.Host:
         if (host) continue; // node:http keeps the first Host only
         host = true;
         break;
-      case "content-length":
+      case Field.ContentLength:
         if (value.trim() !== "0") return undefined;
         break;
-      case "transfer-encoding":
-      case "expect":
+      case Field.TransferEncoding:
+      case Field.Expect:
         return undefined;
-      case "x-forwarded-for":
+      case Field.ForwardedFor:
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         continue;
-      case "x-forwarded-proto":
-      case "x-forwarded-port":
-        continue;
-      case "x-amzn-trace-id":
+      case Field.TraceId:
         trace ??= value;
         continue;
+      case Field.ForwardedOwn:
+        continue;
       default:
-        if (HOP_BY_HOP.has(lower) || (named !== undefined && named.includes(lower))) continue;
+        if (isHopByHop(field) || (named !== undefined && named.includes(lower))) continue;
     }
     head += `${name}: ${value}\r\n`;
   }
-  if (!host) head += `Host: ${target.port === 80 ? target.address : `${target.address}:${target.port}`}\r\n`;
-  head += `X-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${client}` : client}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Amzn-Trace-Id: ${traceHeader(trace, now)}\r\n`;
-  return keepAlive ? `${head}\r\n` : `${head}Connection: close\r\n\r\n`;
+  return head + forwardedTail(host ? undefined : target, forwardedFor, client, proto, port, trace, now, keepAlive);
+}
+
+/** The same head for a request http-front parsed, assembled from the bytes the client sent. */
+export function frontRequestHead(req: FrontRequest, client: string, proto: string, port: number, now: number, target: { address: string; port: number }, keepAlive: boolean): Buffer {
+  // An HTTP/1.1 request line is among the lines as sent; an HTTP/1.0 one is written anew.
+  const line = req.http10 ? `${req.method} ${req.url} HTTP/1.1\r\n` : "";
+  const tail = forwardedTail(req.hasHost ? undefined : target, req.forwardedFor, client, proto, port, req.traceId, now, keepAlive);
+  const out = Buffer.allocUnsafe(line.length + req.lines.size + tail.length);
+  let at = out.write(line, 0, "latin1");
+  at = req.lines.copyTo(out, at);
+  out.write(tail, at, "latin1");
+  return out;
+}
+
+/** The end of a forwarded request head: Host when the client sent none, ALB's headers, the connection's fate, the empty line. */
+function forwardedTail(hostOf: { address: string; port: number } | undefined, forwardedFor: string | undefined, client: string, proto: string, port: number, trace: string | undefined, now: number, keepAlive: boolean): string {
+  const host = hostOf === undefined ? "" : `Host: ${hostOf.port === 80 ? hostOf.address : `${hostOf.address}:${hostOf.port}`}\r\n`;
+  const tail = `${host}X-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${client}` : client}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Amzn-Trace-Id: ${traceHeader(trace, now)}\r\n`;
+  return keepAlive ? `${tail}\r\n` : `${tail}Connection: close\r\n\r\n`;
 }
 
 /** One request on the fast path: the target's answer goes to the client as it arrives. */
@@ -230,7 +266,7 @@ class Exchange implements UpstreamExchange, FrontWaiter {
     private client: ClientSide,
     private target: PoolTarget,
     private spec: ForwardSpec,
-    private request: string,
+    private request: string | Buffer,
     private retryable: boolean,
   ) {}
 
@@ -255,14 +291,14 @@ class Exchange implements UpstreamExchange, FrontWaiter {
     if (!complete) this.handle?.abort();
   }
 
-  onHead(status: number, reason: string, headers: string[]): void {
+  onHead(head: ResponseHead): void {
     const tg = this.spec.tg;
     tg.targetResponseTimeSumMs += performance.now() - this.started;
+    const status = head.status;
     if (status >= 500) tg.target5xx++;
     else if (status >= 400) tg.target4xx++;
     else if (status >= 200 && status < 300) tg.target2xx++;
-    for (const cookie of this.spec.setCookies) headers.push("Set-Cookie", cookie);
-    this.client.writeHead(status, reason, headers);
+    this.client.writeHead(head, this.spec.setCookies);
     this.answered = true;
   }
 
@@ -341,13 +377,11 @@ function send(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, targ
   else req.pipe(upstream);
 }
 
-function responseHeaders(raw: string[], setCookies: string[]): string[] {
+function responseHeaders(raw: string[], setCookies: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.length <= 17 ? name.toLowerCase() : "";
-    if (lower === "connection" || lower === "keep-alive" || lower === "proxy-connection" || lower === "upgrade" || lower === "trailer") continue;
-    out.push(name, raw[i + 1] as string);
+    if (!isHopByHop(fieldOfName(name.toLowerCase()))) out.push(name, raw[i + 1] as string);
   }
   for (const cookie of setCookies) out.push("Set-Cookie", cookie);
   return out;

@@ -90,12 +90,15 @@ export class ProxyContext {
 
   /** The fast path's keep-alive pool of connections to one target address. */
   upstreamFor(target: PoolTarget): UpstreamPool {
+    const cached = target.upstream;
+    if (cached !== undefined && cached.open && cached.host === target.address && cached.port === target.port) return cached;
     const key = `${target.address}:${target.port}`;
     let pool = this.upstreams.get(key);
     if (!pool) {
       pool = new UpstreamPool(target.address, target.port, this.upstreamKeepAlive);
       this.upstreams.set(key, pool);
     }
+    target.upstream = pool;
     return pool;
   }
 

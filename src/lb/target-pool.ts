@@ -6,6 +6,7 @@
  * the snapshot drops them. Time comes in as an argument.
  */
 import type { TargetGroupSpec, TargetHealthState } from "../protocol/lb-protocol.ts";
+import type { UpstreamPool } from "./upstream-client.ts";
 
 /** The health checker's view of one target, handed to every proxy. */
 export interface TargetHealthView {
@@ -29,6 +30,8 @@ export interface PoolTarget {
   inflight: number;
   /** Smooth weighted round robin's running score. */
   score: number;
+  /** The keep-alive pool to its address, once a request has gone there (proxy-context.ts). */
+  upstream?: UpstreamPool;
 }
 
 export type Algorithm = "round_robin" | "least_outstanding_requests";

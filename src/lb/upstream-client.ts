@@ -7,13 +7,14 @@
  * cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
+import { equalsIgnoringCase, Field, HeadScanner, Lines, Scan } from "./http-head.ts";
 
 /** What the proxy side of one exchange does with the response. */
 export interface UpstreamExchange {
   /** HEAD: the response has no body whatever its headers say. */
   readonly head: boolean;
-  /** The final response head; hop-by-hop headers (Connection, Keep-Alive, …) already dropped. Throwing fails the exchange as malformed. */
-  onHead(status: number, reason: string, headers: string[]): void;
+  /** The final response head. Throwing fails the exchange as malformed. */
+  onHead(head: ResponseHead): void;
   /** Body bytes (decoded from chunked); `last` ends the response (chunk may then be undefined). False asks for a pause until `resume()`. */
   onBody(chunk: Buffer | undefined, last: boolean): boolean;
   onFail(failure: UpstreamFailure): void;
@@ -37,12 +38,72 @@ export interface UpstreamHandle {
   abort(): void;
 }
 
+/**
+ * A target's final response head as received: its status, and its header lines to pass on
+ * (hop-by-hop ones left out; Transfer-Encoding apart, for a client that cannot take it).
+ */
+export class ResponseHead {
+  constructor(
+    private data: Buffer,
+    readonly status: number,
+    /** Where the status code starts, and where the status line's content ends. */
+    private codeStart: number,
+    private lineEnd: number,
+    readonly lines: Lines,
+    /** Transfer-Encoding lines, when the body is not delimited by Content-Length. */
+    readonly transferEncoding: Lines | undefined,
+    readonly hasDate: boolean,
+    readonly hasLength: boolean,
+  ) {}
+
+  get reason(): string {
+    return this.lineEnd > this.codeStart + 4 ? this.data.toString("latin1", this.codeStart + 4, this.lineEnd) : "";
+  }
+
+  /** The bytes `copyTo` writes. */
+  size(withTransferEncoding: boolean): number {
+    return STATUS_PREFIX.length + this.lineEnd - this.codeStart + 2 + this.lines.size + (withTransferEncoding && this.transferEncoding ? this.transferEncoding.size : 0);
+  }
+
+  /** Writes "HTTP/1.1 <code> <reason>" and the lines to pass on into `out` at `at`; returns the offset after them. */
+  copyTo(out: Buffer, at: number, withTransferEncoding: boolean): number {
+    at += STATUS_PREFIX.copy(out, at);
+    at += this.data.copy(out, at, this.codeStart, this.lineEnd);
+    out[at++] = 13;
+    out[at++] = 10;
+    at = this.lines.copyTo(out, at);
+    return withTransferEncoding && this.transferEncoding ? this.transferEncoding.copyTo(out, at) : at;
+  }
+
+  /** The header lines as name, value pairs (for node:http). */
+  headers(): string[] {
+    return this.transferEncoding ? [...this.lines.pairs(), ...this.transferEncoding.pairs()] : this.lines.pairs();
+  }
+}
+
 const MAX_HEAD = 64 * 1024;
+const MAX_FIELDS = 1024;
 const MAX_IDLE = 1024;
-const HEAD_END = Buffer.from("\r\n\r\n");
-const LF_HEAD_END = Buffer.from("\n\n");
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const STATUS_PREFIX = Buffer.from("HTTP/1.1 ");
+const HTTP_1 = Buffer.from("HTTP/1.");
+const KEEP_ALIVE = [..."keep-alive"].map((c) => c.charCodeAt(0));
+const scanner = new HeadScanner(MAX_FIELDS);
+/** The field of each header line of the head being parsed. */
+const fields = new Uint8Array(MAX_FIELDS);
+
+const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;
+
+/** The decimal number in data[start, end), or -1 when it is not one (or has more than 15 digits). */
+function decimal(data: Buffer, start: number, end: number): number {
+  if (end <= start || end - start > 15) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const b = data[i] as number;
+    if (b < 48 || b > 57) return -1;
+    n = n * 10 + (b - 48);
+  }
+  return n;
+}
 
 const enum State {
   Idle,
@@ -91,7 +152,7 @@ class Conn implements UpstreamHandle {
     this.socket.on("timeout", () => this.timeout());
   }
 
-  send(head: string, ex: UpstreamExchange, idleMs: number): void {
+  send(head: string | Buffer, ex: UpstreamExchange, idleMs: number): void {
     this.ex = ex;
     this.state = State.Head;
     this.answered = false;
@@ -137,26 +198,15 @@ class Conn implements UpstreamHandle {
             data = Buffer.concat([this.pending, data]);
             this.pending = undefined;
           }
-          let end = data.indexOf(HEAD_END);
-          let skip = 4;
-          const lf = data.indexOf(LF_HEAD_END);
-          if (lf !== -1 && (end === -1 || lf < end)) {
-            end = lf;
-            skip = 2;
-          }
+          const end = this.head(data);
           if (end === -1) {
             if (data.length > MAX_HEAD) throw new Malformed("response head too large");
             this.pending = data;
             return;
           }
-          const rest = data.subarray(end + skip);
-          if (!this.head(data.toString("latin1", 0, end), rest.length > 0)) {
-            data = rest; // a 1xx: the real head follows
-            if (data.length === 0) return;
-            continue;
-          }
-          if ((this.state as State) === State.Idle || rest.length === 0) return;
-          data = rest;
+          // A 1xx leaves the state at Head: the real head follows.
+          if (end === data.length || (this.state as State) === State.Idle) return;
+          data = data.subarray(end);
           continue;
         }
         case State.Length: {
@@ -181,74 +231,91 @@ class Conn implements UpstreamHandle {
     }
   }
 
-  /** Parses a response head; false for a 1xx (skipped). Sets the body state, or completes a bodiless response. */
-  private head(text: string, more: boolean): boolean {
-    const lines = text.split("\n");
-    const status = lines[0]?.endsWith("\r") ? lines[0].slice(0, -1) : (lines[0] ?? "");
-    if (!status.startsWith("HTTP/1.") || status.length < 12 || status[8] !== " " || (status.length > 12 && status[12] !== " ")) throw new Malformed("bad status line");
-    const minor = status[7];
-    const code = Number(status.slice(9, 12));
-    if ((minor !== "0" && minor !== "1") || !Number.isInteger(code) || code < 100 || code > 999 || !/^\d{3}$/.test(status.slice(9, 12))) throw new Malformed("bad status line");
+  /**
+   * Parses the response head at the start of `data`; returns the offset after it, or -1 while it
+   * is incomplete. A 1xx is skipped; a final head goes to the exchange, then sets the body state
+   * or completes a bodiless response. `data` is kept by the head: stream reads never reuse a chunk.
+   */
+  private head(data: Buffer): number {
+    const nl = data.indexOf(10);
+    if (nl === -1) return -1;
+    const lineEnd = data[nl - 1] === 13 ? nl - 1 : nl;
+    const minor = data[7];
+    if (lineEnd < 12 || !data.subarray(0, 7).equals(HTTP_1) || (minor !== 48 && minor !== 49) || data[8] !== 32 || !isDigit(data[9]) || !isDigit(data[10]) || !isDigit(data[11]) || (lineEnd > 12 && data[12] !== 32)) throw new Malformed("bad status line");
+    for (let i = 13; i < lineEnd; i++) {
+      const b = data[i] as number;
+      if (b < 32 ? b !== 9 : b === 127) throw new Malformed("bad reason phrase");
+    }
+    const code = ((data[9] as number) - 48) * 100 + ((data[10] as number) - 48) * 10 + ((data[11] as number) - 48);
+    if (code < 100) throw new Malformed("bad status line");
     if (code === 101) throw new Malformed("101 to a request without Upgrade");
-    if (code < 200) return false;
-    const reason = status.length > 13 ? status.slice(13) : "";
-    const headers: string[] = [];
+    const scan = scanner.scan(data, nl + 1);
+    if (scan === Scan.Incomplete) return -1;
+    if (scan !== Scan.Done) throw new Malformed("bad header");
+    const end = scanner.end;
+    if (code < 200) return end;
+    // Framing first: Transfer-Encoding decides whether Content-Length lines are passed on.
+    const count = scanner.count;
     let length = -1;
-    let chunked = false;
     let te = false;
-    let close = minor === "0";
-    for (let i = 1; i < lines.length; i++) {
-      let line = lines[i] as string;
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      const colon = line.indexOf(":");
-      if (colon <= 0) throw new Malformed("bad header line");
-      const name = line.slice(0, colon);
-      const value = line.slice(colon + 1).trim();
-      switch (name.length) {
-        case 7:
-        case 10:
-        case 17: {
-          const lower = name.toLowerCase();
-          if (lower === "upgrade" || lower === "trailer") continue;
-          if (lower === "connection") {
-            const tokens = value.toLowerCase();
+    let chunked = false;
+    let hasDate = false;
+    let close = minor === 48;
+    for (let f = 0; f < count; f++) {
+      const field = scanner.fieldOf(data, f);
+      fields[f] = field;
+      const valueStart = scanner.valueStart(f);
+      const valueEnd = scanner.valueEnd(f);
+      switch (field) {
+        case Field.Connection:
+          if (equalsIgnoringCase(data, valueStart, valueEnd, KEEP_ALIVE)) {
+            close = false;
+          } else {
+            const tokens = data.toString("latin1", valueStart, valueEnd).toLowerCase();
             if (tokens.includes("close")) close = true;
-            else if (minor === "0" && tokens.includes("keep-alive")) close = false;
-            continue;
+            else if (minor === 48 && tokens.includes("keep-alive")) close = false;
           }
-          if (lower === "keep-alive") continue;
-          if (lower === "transfer-encoding") {
-            te = true;
-            chunked = /(^|,)\s*chunked\s*$/i.test(value);
-          }
+          break;
+        case Field.ContentLength: {
+          const n = decimal(data, valueStart, valueEnd);
+          if (n === -1) throw new Malformed("bad Content-Length");
+          if (length !== -1 && length !== n) throw new Malformed("conflicting Content-Length");
+          length = n;
           break;
         }
-        case 14:
-          if (name.toLowerCase() === "content-length") {
-            if (!/^\d+$/.test(value)) throw new Malformed("bad Content-Length");
-            const n = Number(value);
-            if (length !== -1 && length !== n) throw new Malformed("conflicting Content-Length");
-            length = n;
-          }
+        case Field.TransferEncoding:
+          te = true;
+          chunked = /(^|,)\s*chunked\s*$/i.test(data.toString("latin1", valueStart, valueEnd));
           break;
-        case 16:
-          if (name.toLowerCase() === "proxy-connection") continue;
+        case Field.Date:
+          hasDate = true;
           break;
       }
-      if (!TOKEN.test(name) || BAD_VALUE.test(value)) throw new Malformed("bad header");
-      headers.push(name, value);
+    }
+    const lines = new Lines(data);
+    let transferEncoding: Lines | undefined;
+    for (let f = 0; f < count; f++) {
+      const field = fields[f];
+      if (field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade || (field === Field.ContentLength && te)) continue;
+      const start = scanner.lineStart(f);
+      const contentEnd = scanner.contentEnd(f);
+      const crlf = data[contentEnd] === 13;
+      if (field !== Field.TransferEncoding) lines.keep(start, contentEnd, crlf);
+      else if (chunked) (transferEncoding ??= new Lines(data)).keep(start, contentEnd, crlf);
+      // A coding other than chunked ends with the connection; the client side frames it anew.
     }
     const ex = this.ex as UpstreamExchange;
+    const more = end < data.length;
     this.keepAlive = !close;
     this.answered = true;
     try {
-      ex.onHead(code, reason, headers);
+      ex.onHead(new ResponseHead(data, code, 9, lineEnd, lines, transferEncoding, hasDate, length !== -1 && !te));
     } catch {
       this.answered = false;
       throw new Malformed("response head refused");
     }
-    if (this.ex !== ex) return true; // aborted by onHead
-    if (ex.head || code === 204 || code === 304 || length === 0) {
+    if (this.ex !== ex) return end; // aborted by onHead
+    if (ex.head || code === 204 || code === 304 || (length === 0 && !te)) {
       this.complete(undefined, more);
     } else if (te) {
       if (chunked) {
@@ -266,7 +333,7 @@ class Conn implements UpstreamHandle {
       this.state = State.UntilClose;
       this.keepAlive = false;
     }
-    return true;
+    return end;
   }
 
   private chunked(data: Buffer): void {
@@ -389,7 +456,7 @@ export class UpstreamPool {
   ) {}
 
   /** Sends a request head (it must end with an empty line) on a pooled connection, or a new one when `fresh` or none is idle. */
-  send(head: string, ex: UpstreamExchange, idleMs: number, fresh = false): UpstreamHandle {
+  send(head: string | Buffer, ex: UpstreamExchange, idleMs: number, fresh = false): UpstreamHandle {
     let conn = fresh ? undefined : this.idle.pop();
     while (conn && conn.socket.destroyed) conn = this.idle.pop();
     if (!conn) {
@@ -399,6 +466,11 @@ export class UpstreamPool {
     conn.send(head, ex, idleMs);
     if (this.destroyed) conn.socket.destroy();
     return conn;
+  }
+
+  /** False once destroyed. */
+  get open(): boolean {
+    return !this.destroyed;
   }
 
   /** Connections open now (in use or idle). */

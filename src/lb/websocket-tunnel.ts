@@ -18,7 +18,7 @@ export interface TunnelSpec {
   lb: LbCounters;
   tg: TgCounters;
   groupArn: string;
-  setCookies: string[];
+  setCookies: readonly string[];
 }
 
 export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer, target: PoolTarget, spec: TunnelSpec): void {
@@ -70,7 +70,7 @@ export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, 
 }
 
 /** Adds the sticky Set-Cookie lines to the target's handshake response, then pipes the rest untouched. */
-function injectCookies(upstream: Socket, client: Socket, cookies: string[]): void {
+function injectCookies(upstream: Socket, client: Socket, cookies: readonly string[]): void {
   let buffered = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     buffered = Buffer.concat([buffered, chunk]);

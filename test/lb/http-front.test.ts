@@ -70,7 +70,10 @@ describe("HTTP listener front", () => {
     // A target that answers /chunked with a chunked body and /close with a body delimited by closing.
     framed = createServer((socket) => {
       socket.on("data", (c: Buffer) => {
-        if (c.toString().startsWith("GET /close")) socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
+        const head = c.toString("latin1");
+        if (head.startsWith("GET /raw")) socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${c.length}\r\n\r\n${head}`);
+        else if (head.startsWith("GET /lf")) socket.write("HTTP/1.1 200 OK\nX-Lf: 1\nContent-Length: 999\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\n\r\n");
+        else if (head.startsWith("GET /close")) socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
         else socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
       });
     });
@@ -83,7 +86,7 @@ describe("HTTP listener front", () => {
     const odd = targetGroup("odd", [target(framedPort)], { healthCheck: noCheck });
     const rules = [
       { arn: "r-fixed", priority: 1, conditions: [{ field: "path-pattern" as const, values: ["/fixed"] }], actions: [{ type: "fixed-response" as const, statusCode: "200", contentType: "text/plain", messageBody: "fixed" }] },
-      { arn: "r-odd", priority: 2, conditions: [{ field: "path-pattern" as const, values: ["/chunked", "/close"] }], actions: [forwardTo(odd)] },
+      { arn: "r-odd", priority: 2, conditions: [{ field: "path-pattern" as const, values: ["/chunked", "/close", "/raw*", "/lf"] }], actions: [forwardTo(odd)] },
     ];
     await dp.apply(snapshot([loadBalancer([listener(port, [forwardTo(web)], rules)])], [web, odd]));
   });
@@ -134,6 +137,35 @@ describe("HTTP listener front", () => {
       ["abcdef", "until close", "web /a"],
       `re-framed bodies, connection kept: ${JSON.stringify(got)}`,
     );
+  });
+
+  test("the target gets the client's head as sent, less hop-by-hop fields, with ALB's own", async () => {
+    const [[, sent]] = responses(
+      await raw(
+        port,
+        "GET /raw?x=1 HTTP/1.1\r\nHost: first\r\nhost: second\r\nX-Case: KeEp\r\nConnection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n" +
+          "X-Forwarded-Proto: https\r\nX-Forwarded-For: 203.0.113.9\r\nx-forwarded-for: 198.51.100.1\r\nX-Tail:  spaced  \r\nX-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793\r\nConnection: close\r\n\r\n",
+      ),
+    ) as [[string, string]];
+    const [line, ...rest] = sent.split("\r\n");
+    assert.equal(line, "GET /raw?x=1 HTTP/1.1");
+    const trace = rest.find((h) => h.startsWith("X-Amzn-Trace-Id: ")) ?? "";
+    assert.match(trace, /^X-Amzn-Trace-Id: Self=1-[0-9a-f]{8}-[0-9a-f]{24};Root=1-5759e988-bd862e3fe1be46a994272793$/, "the incoming trace kept, with a Self");
+    assert.deepEqual(
+      rest.filter((h) => h !== trace),
+      ["Host: first", "X-Case: KeEp", "X-Tail:  spaced  ", "X-Forwarded-For: 203.0.113.9, 198.51.100.1, 127.0.0.1", "X-Forwarded-Proto: http", `X-Forwarded-Port: ${port}`, "", ""],
+      `the first Host only, fields named by Connection and hop-by-hop ones dropped, the rest byte for byte: ${JSON.stringify(sent)}`,
+    );
+    const [[, old]] = responses(await raw(port, "GET /raw10 HTTP/1.0\r\nX-A: 1\r\n\r\n")) as [[string, string]];
+    assert.match(old, new RegExp(`^GET /raw10 HTTP/1\\.1\r\nX-A: 1\r\nHost: 127\\.0\\.0\\.1:${framedPort}\r\nX-Forwarded-For: 127\\.0\\.0\\.1\r\n`), `HTTP/1.0 goes on as 1.1 with the target's Host: ${JSON.stringify(old)}`);
+  });
+
+  test("a target's bare-LF head reaches the client with CR LF; Transfer-Encoding wins over Content-Length", async () => {
+    const reply = await raw(port, "GET /lf HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const head = reply.slice(0, reply.indexOf("\r\n\r\n"));
+    assert.match(head, /^HTTP\/1\.1 200 OK\r\nX-Lf: 1\r\nTransfer-Encoding: chunked\r\n/, `CR LF lines: ${JSON.stringify(reply)}`);
+    assert.doesNotMatch(head, /content-length/i, "the Content-Length beside Transfer-Encoding is not passed on");
+    assert.deepEqual(responses(reply), [["HTTP/1.1 200 OK", "ok"]]);
   });
 
   test("a request node:http cannot parse gets ALB's 400", async () => {

@@ -55,8 +55,8 @@ function exchange(pool: UpstreamPool, head = false, idleMs = 2000, path = "/"): 
     const out: Outcome = { body: "" };
     const ex: UpstreamExchange = {
       head,
-      onHead(status, reason, headers) {
-        Object.assign(out, { status, reason, headers });
+      onHead(response) {
+        Object.assign(out, { status: response.status, reason: response.reason, headers: response.headers() });
       },
       onBody(chunk, last) {
         if (chunk) out.body += chunk.toString("latin1");
@@ -136,13 +136,16 @@ test("failures: malformed answers, a close before the answer, refusal and timeou
     const path = request.split(" ")[1];
     if (path === "/garbage") socket.end("NOT HTTP AT ALL\r\n\r\n");
     else if (path === "/bad-length") socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello");
+    else if (path === "/bad-reason") socket.write("HTTP/1.1 200 O\rK\r\nContent-Length: 0\r\n\r\n");
+    else if (path === "/bad-header") socket.write("HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 0\r\n\r\n");
+    else if (path === "/bad-code") socket.write("HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n");
     else if (path === "/bad-chunk") socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
     else if (path === "/hangup") socket.destroy();
     else if (path === "/short") socket.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
   });
   const pool = new UpstreamPool("127.0.0.1", target.port, true);
   try {
-    for (const path of ["/garbage", "/bad-length"]) {
+    for (const path of ["/garbage", "/bad-length", "/bad-reason", "/bad-header", "/bad-code"]) {
       const out = await exchange(pool, false, 2000, path);
       assert.ok(out.failure?.malformed && !out.failure.answered, `${path} is malformed before an answer: ${JSON.stringify(out)}`);
     }
