@@ -245,9 +245,9 @@ export class FrontConnection {
     const withTe = !this.http10;
     const out = Buffer.allocUnsafe((head ? head.size(withTe) : 0) + before.length + (body ? body.length : 0) + after.length);
     let at = head ? head.copyTo(out, 0, withTe) : 0;
-    at += out.write(before, at, "latin1");
+    if (before !== "") at += out.write(before, at, "latin1");
     if (body) at += body.copy(out, at);
-    out.write(after, at, "latin1");
+    if (after !== "") out.write(after, at, "latin1");
     return this.socket.write(out);
   }
 

@@ -241,8 +241,7 @@ export function frontRequestHead(req: FrontRequest, client: string, proto: strin
   const line = req.http10 ? `${req.method} ${req.url} HTTP/1.1\r\n` : "";
   const tail = forwardedTail(req.hasHost ? undefined : target, req.forwardedFor, client, proto, port, req.traceId, now, keepAlive);
   const out = Buffer.allocUnsafe(line.length + req.lines.size + tail.length);
-  let at = out.write(line, 0, "latin1");
-  at = req.lines.copyTo(out, at);
+  const at = req.lines.copyTo(out, line === "" ? 0 : out.write(line, 0, "latin1"));
   out.write(tail, at, "latin1");
   return out;
 }

@@ -67,7 +67,7 @@ export class ResponseHead {
 
   /** Writes "HTTP/1.1 <code> <reason>" and the lines to pass on into `out` at `at`; returns the offset after them. */
   copyTo(out: Buffer, at: number, withTransferEncoding: boolean): number {
-    at += STATUS_PREFIX.copy(out, at);
+    for (let i = 0; i < STATUS_PREFIX.length; i++) out[at++] = STATUS_PREFIX[i] as number;
     at += this.data.copy(out, at, this.codeStart, this.lineEnd);
     out[at++] = 13;
     out[at++] = 10;
