@@ -6,7 +6,7 @@
  * HAProxy without server-side keep-alive (the same guard for HAProxy, for scale).
  * Then an open-loop generator (below: fixed rate, raw keep-alive sockets) at half Berth's peak
  * gives p50/p99 straight to the backend and through each proxy: Berth's added p99 is its p99 minus
- * the direct p99. Next to them, as a floor, a bare Node pass-through (bench/pipe-proxy.mjs: as
+ * the direct p99; beside it, the CPU time per request of each proxy's processes (from /proc). Next to them, as a floor, a bare Node pass-through (bench/pipe-proxy.mjs: as
  * many processes as Berth's workers, bytes copied between a client connection and its own backend
  * connection, nothing parsed). Installs wrk, haproxy and nginx-light with apt-get when missing. Loopback only;
  * it stops its children and removes its temp dir on any exit.
@@ -17,7 +17,7 @@
  *   node --import tsx bench/lb.ts [--seconds 10] [--connections 64] [--workers 2] [--rounds 2]
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -86,7 +86,7 @@ async function startNginx(port: number): Promise<void> {
 }
 
 /** HAProxy on `port`, and on `closePort` the same without server-side keep-alive (each request opens its own connection to the backend). */
-async function startHaproxy(port: number, closePort: number, backendPort: number): Promise<void> {
+async function startHaproxy(port: number, closePort: number, backendPort: number): Promise<number> {
   const conf = join(dir, "haproxy.cfg");
   writeFileSync(
     conf,
@@ -95,8 +95,10 @@ async function startHaproxy(port: number, closePort: number, backendPort: number
       `frontend fe\n  bind 127.0.0.1:${port}\n  default_backend be\n\nbackend be\n  server s1 127.0.0.1:${backendPort}\n\n` +
       `frontend fe_close\n  bind 127.0.0.1:${closePort}\n  default_backend be_close\n\nbackend be_close\n  option http-server-close\n  http-reuse never\n  server s1 127.0.0.1:${backendPort}\n`,
   );
-  children.push(spawn("/usr/sbin/haproxy", ["-f", conf, "-db", "-q"], { stdio: ["ignore", "ignore", "inherit"] }));
+  const haproxy = spawn("/usr/sbin/haproxy", ["-f", conf, "-db", "-q"], { stdio: ["ignore", "ignore", "inherit"] });
+  children.push(haproxy);
   await waitForPort(port);
+  return haproxy.pid as number;
 }
 
 function albSnapshot(port: number, backendPort: number): LbSnapshot {
@@ -171,6 +173,55 @@ interface OpenLoop {
   latencies: number[];
   errors: number;
   sent: number;
+  /** CPU time the proxy's processes spent while latencies were recorded (ms). */
+  cpuMs: number;
+}
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
+
+/** User plus system CPU time of the processes so far (ms), from /proc. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // It exited: its time is lost to the figure, which then reads low.
+    }
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/** The processes below `pid` (children, theirs, …) whose command line holds `marker`. */
+function descendants(pid: number, marker = ""): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const child of parents.get(p) ?? []) {
+      out.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return out.filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(marker);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -178,8 +229,8 @@ interface OpenLoop {
  * runs from the write, or from the due time when it had to wait for a free connection, to the
  * last byte of the reply (parsed by Content-Length).
  */
-async function openLoop(port: number, rate: number, durationS: number): Promise<OpenLoop> {
-  const result: OpenLoop = { latencies: [], errors: 0, sent: 0 };
+async function openLoop(port: number, rate: number, durationS: number, pids: number[]): Promise<OpenLoop> {
+  const result: OpenLoop = { latencies: [], errors: 0, sent: 0, cpuMs: 0 };
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: berth-bench\r\n\r\n`);
   const free: Conn[] = [];
   const waiting: number[] = [];
@@ -236,7 +287,9 @@ async function openLoop(port: number, rate: number, durationS: number): Promise<
     while (free.length < conns.length) await sleep(5);
   };
   await run(WARMUP_S, false);
+  const cpuBefore = cpuMs(pids);
   await run(durationS, true);
+  result.cpuMs = cpuMs(pids) - cpuBefore;
   for (const c of conns) c.socket.destroy();
   return result;
 }
@@ -248,7 +301,7 @@ async function main(): Promise<void> {
   ensureTools();
   const [backendPort, haproxyPort, haproxyClosePort, berthPort, berthNoKaPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   await startNginx(backendPort);
-  await startHaproxy(haproxyPort, haproxyClosePort, backendPort);
+  const haproxyPid = await startHaproxy(haproxyPort, haproxyClosePort, backendPort);
   const berth = await startBerth(berthPort, backendPort, true);
   console.log(`Load balancer benchmark: wrk -t2 -c${connections}, ${seconds} s per run after ${WARMUP_S} s warm-up, best of ${rounds} alternating rounds; backend nginx (1 worker) on loopback.`);
   console.log(`Machine: ${availableParallelism()} vCPU (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Berth workers ${workers}.\n`);
@@ -292,28 +345,30 @@ async function main(): Promise<void> {
   const rate = Math.round(berthPeak.rps / 2);
   const berthAgain = await startBerth(berthPort, backendPort, true);
   const pipePort = await freePort();
-  children.push(spawn(process.execPath, [join(ROOT, "bench/pipe-proxy.mjs"), String(pipePort), String(backendPort), String(workers)], { stdio: "inherit" }));
+  const pipe = spawn(process.execPath, [join(ROOT, "bench/pipe-proxy.mjs"), String(pipePort), String(backendPort), String(workers)], { stdio: "inherit" });
+  children.push(pipe);
   await waitForPort(pipePort);
   console.log(`\nOpen loop at ${rate} req/s (half Berth's peak), ${OPEN_LOOP_CONNECTIONS} keep-alive connections, ${seconds} s after ${WARMUP_S} s warm-up, best of ${rounds}:`);
-  console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  errors`);
+  console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  ${"CPU µs/req".padStart(10)}  errors`);
+  // CPU per request: the proxy's processes only (Berth's workers, HAProxy, the pass-through's), from /proc.
   const targets = [
-    ["direct to backend", backendPort],
-    ["Berth ALB", berthPort],
-    ["HAProxy", haproxyPort],
-    ["Node pass-through", pipePort],
+    ["direct to backend", backendPort, []],
+    ["Berth ALB", berthPort, descendants(process.pid, "lb-worker")],
+    ["HAProxy", haproxyPort, [haproxyPid]],
+    ["Node pass-through", pipePort, [pipe.pid as number, ...descendants(pipe.pid as number)]],
   ] as const;
-  const bestLoop: Record<string, { sorted: number[]; errors: number }> = {};
+  const bestLoop: Record<string, { sorted: number[]; errors: number; cpuUs: number }> = {};
   for (let round = 0; round < rounds; round++) {
-    for (const [name, port] of targets) {
-      const r = await openLoop(port, rate, seconds);
+    for (const [name, port, pids] of targets) {
+      const r = await openLoop(port, rate, seconds, [...pids]);
       const sorted = r.latencies.sort((a, b) => a - b);
       const prior = bestLoop[name];
-      if (!prior || pct(sorted, 99) < pct(prior.sorted, 99)) bestLoop[name] = { sorted, errors: r.errors };
+      if (!prior || pct(sorted, 99) < pct(prior.sorted, 99)) bestLoop[name] = { sorted, errors: r.errors, cpuUs: (r.cpuMs * 1000) / Math.max(1, sorted.length) };
     }
   }
   const p99s: Record<string, number> = {};
   for (const [name] of targets) {
-    const { sorted, errors } = bestLoop[name] ?? { sorted: [], errors: 0 };
+    const { sorted, errors, cpuUs } = bestLoop[name] ?? { sorted: [], errors: 0, cpuUs: NaN };
     p99s[name] = pct(sorted, 99);
     let note = "";
     if (name !== "direct to backend") {
@@ -321,7 +376,8 @@ async function main(): Promise<void> {
       const about = name === "Berth ALB" ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms): ${added <= TARGET_ADDED_P99_MS ? "PASS" : "MISS"}` : name === "Node pass-through" ? ` (floor: ${workers} Node processes copying bytes, a backend connection per client one)` : "";
       note = `   added p99 ${added.toFixed(2)} ms${about}`;
     }
-    console.log(`${name.padEnd(22)} ${String(sorted.length).padStart(7)}  ${ms(pct(sorted, 50))}  ${ms(pct(sorted, 99))}  ${ms(sorted[sorted.length - 1] ?? NaN)}  ${errors}${note}`);
+    const cpu = name === "direct to backend" ? "-" : cpuUs.toFixed(1);
+    console.log(`${name.padEnd(22)} ${String(sorted.length).padStart(7)}  ${ms(pct(sorted, 50))}  ${ms(pct(sorted, 99))}  ${ms(sorted[sorted.length - 1] ?? NaN)}  ${cpu.padStart(10)}  ${errors}${note}`);
   }
   await berthAgain.close();
   if (rows.some(([, r]) => r.errors) || roundErrors.length > 0) {

@@ -10,7 +10,7 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { errorPage, reasonPhrase } from "./alb-responses.ts";
-import { equalsIgnoringCase, Field, HeadScanner, Lines, Scan, TOKEN_BYTE } from "./http-head.ts";
+import { CLOSE, equalsIgnoringCase, Field, HTTP_1, HeadScanner, KEEP_ALIVE, Lines, Scan, TOKEN_BYTE } from "./http-head.ts";
 import type { ResponseHead } from "./upstream-client.ts";
 
 /**
@@ -62,12 +62,7 @@ export interface FrontWaiter {
 const MAX_HEAD = 16 * 1024; // node:http's default maxHeaderSize
 const MAX_FIELDS = 2000; // node:http's default maxHeadersCount
 const MAX_BUFFERED = 64 * 1024;
-const HTTP_1 = Buffer.from("HTTP/1.");
-const KEEP_ALIVE = [..."keep-alive"].map((c) => c.charCodeAt(0));
-const CLOSE = [..."close"].map((c) => c.charCodeAt(0));
 const scanner = new HeadScanner(MAX_FIELDS);
-/** The field of each header line of the head being parsed. */
-const fields = new Uint8Array(MAX_FIELDS);
 /** The head is not complete yet. */
 const WAIT = Symbol("wait");
 
@@ -362,8 +357,7 @@ export class FrontConnection {
     let keepAlive = !http10;
     let named: string[] | undefined;
     for (let f = 0; f < count; f++) {
-      const field = scanner.fieldOf(data, f);
-      fields[f] = field;
+      const field = scanner.field(f);
       const valueStart = scanner.valueStart(f);
       const valueEnd = scanner.valueEnd(f);
       switch (field) {
@@ -396,7 +390,7 @@ export class FrontConnection {
     let forwardedFor: string | undefined;
     let traceId: string | undefined;
     for (let f = 0; f < count; f++) {
-      const field = fields[f];
+      const field = scanner.field(f);
       switch (field) {
         case Field.Host:
           if (hasHost) continue; // node:http keeps the first Host only

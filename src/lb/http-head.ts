@@ -49,7 +49,7 @@ const FIELD_NAMES: Record<string, Field> = {
 /** The known names by length, as lowercase byte codes, for the byte path. */
 const BY_LENGTH: { codes: number[]; field: Field }[][] = [];
 for (const [name, field] of Object.entries(FIELD_NAMES)) {
-  (BY_LENGTH[name.length] ??= []).push({ codes: [...name].map((c) => c.charCodeAt(0)), field });
+  (BY_LENGTH[name.length] ??= []).push({ codes: codesOf(name), field });
 }
 
 /** The field a lowercase header name is. */
@@ -76,6 +76,16 @@ export function equalsIgnoringCase(data: Buffer, start: number, end: number, low
   return true;
 }
 
+/** Byte codes of a lowercase text, for `equalsIgnoringCase`. */
+export function codesOf(lower: string): number[] {
+  return [...lower].map((c) => c.charCodeAt(0));
+}
+
+export const KEEP_ALIVE = codesOf("keep-alive");
+export const CLOSE = codesOf("close");
+/** "HTTP/1." as bytes: how a request line's version and a status line begin. */
+export const HTTP_1 = Buffer.from("HTTP/1.");
+
 /** tchar of RFC 9110, by byte. */
 export const TOKEN_BYTE = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_BYTE[c.charCodeAt(0)] = 1;
@@ -90,10 +100,11 @@ const STRIDE = 5;
 /**
  * Scans the header lines of a head up to and including the empty line that ends it. Each line
  * must be `token ":" value` with no control byte in the value but HTAB (so obs-fold, a bare CR or
- * NUL is malformed). Offsets are kept in one reusable array: read them before the next scan.
+ * NUL is malformed). Offsets and fields are kept in reusable arrays: read them before the next scan.
  */
 export class HeadScanner {
   private offsets: Int32Array;
+  private fields: Uint8Array;
   /** Fields found by the last scan. */
   count = 0;
   /** After a Done scan: the offset just past the empty line. */
@@ -103,6 +114,7 @@ export class HeadScanner {
 
   constructor(readonly maxFields: number) {
     this.offsets = new Int32Array(maxFields * STRIDE);
+    this.fields = new Uint8Array(maxFields);
   }
 
   scan(data: Buffer, from: number): Scan {
@@ -146,6 +158,7 @@ export class HeadScanner {
       o[at + 2] = valueStart;
       o[at + 3] = valueEnd;
       o[at + 4] = contentEnd;
+      this.fields[n] = fieldAt(data, pos, colon);
       n++;
       pos = i + 1;
     }
@@ -172,9 +185,8 @@ export class HeadScanner {
   }
 
   /** What field `field` is. */
-  fieldOf(data: Buffer, field: number): Field {
-    const at = field * STRIDE;
-    return fieldAt(data, this.offsets[at] as number, this.offsets[at + 1] as number);
+  field(field: number): Field {
+    return this.fields[field] as Field;
   }
 }
 

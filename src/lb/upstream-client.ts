@@ -7,7 +7,7 @@
  * cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
-import { equalsIgnoringCase, Field, HeadScanner, Lines, Scan } from "./http-head.ts";
+import { equalsIgnoringCase, Field, HTTP_1, HeadScanner, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
 
 /** What the proxy side of one exchange does with the response. */
 export interface UpstreamExchange {
@@ -50,7 +50,7 @@ export class ResponseHead {
     private codeStart: number,
     private lineEnd: number,
     readonly lines: Lines,
-    /** Transfer-Encoding lines, when the body is not delimited by Content-Length. */
+    /** The Transfer-Encoding lines of a chunked answer, kept apart: an HTTP/1.0 client gets none. */
     readonly transferEncoding: Lines | undefined,
     readonly hasDate: boolean,
     readonly hasLength: boolean,
@@ -85,11 +85,7 @@ const MAX_HEAD = 64 * 1024;
 const MAX_FIELDS = 1024;
 const MAX_IDLE = 1024;
 const STATUS_PREFIX = Buffer.from("HTTP/1.1 ");
-const HTTP_1 = Buffer.from("HTTP/1.");
-const KEEP_ALIVE = [..."keep-alive"].map((c) => c.charCodeAt(0));
 const scanner = new HeadScanner(MAX_FIELDS);
-/** The field of each header line of the head being parsed. */
-const fields = new Uint8Array(MAX_FIELDS);
 
 const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;
 
@@ -262,8 +258,7 @@ class Conn implements UpstreamHandle {
     let hasDate = false;
     let close = minor === 48;
     for (let f = 0; f < count; f++) {
-      const field = scanner.fieldOf(data, f);
-      fields[f] = field;
+      const field = scanner.field(f);
       const valueStart = scanner.valueStart(f);
       const valueEnd = scanner.valueEnd(f);
       switch (field) {
@@ -295,7 +290,7 @@ class Conn implements UpstreamHandle {
     const lines = new Lines(data);
     let transferEncoding: Lines | undefined;
     for (let f = 0; f < count; f++) {
-      const field = fields[f];
+      const field = scanner.field(f);
       if (field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade || (field === Field.ContentLength && te)) continue;
       const start = scanner.lineStart(f);
       const contentEnd = scanner.contentEnd(f);

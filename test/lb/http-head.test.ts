@@ -9,16 +9,18 @@ import { Field, fieldAt, HeadScanner, Lines, Scan } from "../../src/lb/http-head
 
 const scanner = new HeadScanner(8);
 
-function scan(text: string): { scan: Scan; fields: string[][]; end: number; bareLf: boolean } {
+function scan(text: string): { scan: Scan; fields: string[][]; kinds: Field[]; end: number; bareLf: boolean } {
   const data = Buffer.from(text, "latin1");
   const result = scanner.scan(data, 0);
   const fields: string[][] = [];
+  const kinds: Field[] = [];
   if (result === Scan.Done) {
     for (let f = 0; f < scanner.count; f++) {
       fields.push([data.toString("latin1", scanner.lineStart(f), scanner.nameEnd(f)), data.toString("latin1", scanner.valueStart(f), scanner.valueEnd(f))]);
+      kinds.push(scanner.field(f));
     }
   }
-  return { scan: result, fields, end: scanner.end, bareLf: scanner.bareLf };
+  return { scan: result, fields, kinds, end: scanner.end, bareLf: scanner.bareLf };
 }
 
 test("well-formed header lines: names, values trimmed of spaces and tabs, the end of the head", () => {
@@ -29,6 +31,7 @@ test("well-formed header lines: names, values trimmed of spaces and tabs, the en
     ["X-Empty", ""],
     ["X-Pad", "v a l"],
   ]);
+  assert.deepEqual(crlf.kinds, [Field.Host, Field.Other, Field.Other], "each line's field");
   assert.equal(crlf.end, "Host: a\r\nX-Empty:\r\nX-Pad: \t v a l \t\r\n\r\n".length, "the end is just past the empty line");
   assert.equal(crlf.bareLf, false);
   const lf = scan("A: 1\nB: 2\n\n");
