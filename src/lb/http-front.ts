@@ -198,7 +198,7 @@ export class FrontConnection {
     this.extra = extra;
   }
 
-  /** Body bytes for the client (already decoded); `last` completes the response. False: wait for 'drain' on the socket. */
+  /** Body bytes for the client (already decoded, lent for the call); `last` completes the response. False: wait for 'drain' on the socket. */
   writeBody(chunk: Buffer | undefined, last: boolean): boolean {
     if (this.socket.destroyed) return false;
     const head = this.head;
@@ -233,9 +233,9 @@ export class FrontConnection {
     return "Transfer-Encoding: chunked\r\n";
   }
 
-  /** One write to the client: the response head (when it goes now), text, body bytes, text. */
+  /** One write to the client, of its own copy: the response head (when it goes now), text, body bytes, text. */
   private send(head: ResponseHead | undefined, before: string, body: Buffer | undefined, after: string): boolean {
-    if (head === undefined && before === "" && after === "") return body ? this.socket.write(body) : true;
+    if (head === undefined && before === "" && after === "") return body ? this.socket.write(Buffer.from(body)) : true;
     // The target's Transfer-Encoding lines go to HTTP/1.1 clients only.
     const withTe = !this.http10;
     const out = Buffer.allocUnsafe((head ? head.size(withTe) : 0) + before.length + (body ? body.length : 0) + after.length);

@@ -202,7 +202,12 @@ export class Lines {
   /** The bytes `copyTo` writes. */
   size = 0;
 
-  constructor(readonly data: Buffer) {}
+  constructor(private data: Buffer) {}
+
+  /** The same lines in a copy of the bytes (at the same offsets). */
+  rebase(data: Buffer): void {
+    this.data = data;
+  }
 
   /** Keeps the line data[start, contentEnd); `crlf` says it ended with CR LF. */
   keep(start: number, contentEnd: number, crlf: boolean): void {

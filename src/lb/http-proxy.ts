@@ -103,7 +103,7 @@ export interface ClientSide {
   readonly gone: boolean;
   /** Starts the answer: the target's head, with Set-Cookie values of ALB's own. */
   writeHead(head: ResponseHead, setCookies: readonly string[]): void;
-  /** False: wait for onDrain. */
+  /** Body bytes, lent for the call (copy what is kept); false: wait for onDrain. */
   writeBody(chunk: Buffer | undefined, last: boolean): boolean;
   onDrain(resume: () => void): void;
   elbPage(status: number): void;
@@ -128,8 +128,9 @@ class NodeSide implements ClientSide {
     this.res.writeHead(head.status, head.reason, headers);
   }
   writeBody(chunk: Buffer | undefined, last: boolean): boolean {
-    if (!last) return this.res.write(chunk);
-    this.res.end(chunk);
+    const own = chunk && Buffer.from(chunk);
+    if (!last) return this.res.write(own);
+    this.res.end(own);
     return true;
   }
   onDrain(resume: () => void): void {

@@ -13,9 +13,13 @@ import { equalsIgnoringCase, Field, HTTP_1, HeadScanner, KEEP_ALIVE, Lines, Scan
 export interface UpstreamExchange {
   /** HEAD: the response has no body whatever its headers say. */
   readonly head: boolean;
-  /** The final response head. Throwing fails the exchange as malformed. */
+  /** The final response head (it may be kept: it owns its bytes once the call returns). Throwing fails the exchange as malformed. */
   onHead(head: ResponseHead): void;
-  /** Body bytes (decoded from chunked); `last` ends the response (chunk may then be undefined). False asks for a pause until `resume()`. */
+  /**
+   * Body bytes (decoded from chunked); `last` ends the response (chunk may then be undefined).
+   * The chunk is lent for the call (it may be the read buffer): copy what is kept. False asks
+   * for a pause until `resume()`.
+   */
   onBody(chunk: Buffer | undefined, last: boolean): boolean;
   onFail(failure: UpstreamFailure): void;
 }
@@ -75,6 +79,14 @@ export class ResponseHead {
     return withTransferEncoding && this.transferEncoding ? this.transferEncoding.copyTo(out, at) : at;
   }
 
+  /** Copies the bytes it refers to, which were lent by the read buffer. */
+  own(): void {
+    const data = Buffer.from(this.data);
+    this.data = data;
+    this.lines.rebase(data);
+    this.transferEncoding?.rebase(data);
+  }
+
   /** The header lines as name, value pairs (for node:http). */
   headers(): string[] {
     return this.transferEncoding ? [...this.lines.pairs(), ...this.transferEncoding.pairs()] : this.lines.pairs();
@@ -85,6 +97,12 @@ const MAX_HEAD = 64 * 1024;
 const MAX_FIELDS = 1024;
 const MAX_IDLE = 1024;
 const STATUS_PREFIX = Buffer.from("HTTP/1.1 ");
+/**
+ * Every target connection of the process reads into this one buffer (node:net's `onread`),
+ * skipping the stream layer and a new buffer per read: a chunk is parsed before the next read,
+ * and what must outlive it is copied (a partial head, a head whose body is still to come).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 const scanner = new HeadScanner(MAX_FIELDS);
 
 const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;
@@ -132,14 +150,26 @@ class Conn implements UpstreamHandle {
   private answered = false;
   private timeoutMs = 0;
   private error: string | undefined;
+  /** The head handed to the exchange during the read being parsed, before any body bytes. */
+  private lent: { response: ResponseHead; ex: UpstreamExchange } | undefined;
 
   constructor(
     private pool: UpstreamPool,
     host: string,
     port: number,
   ) {
-    this.socket = connect({ host, port, noDelay: true });
-    this.socket.on("data", (chunk: Buffer) => this.data(chunk));
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (length: number) => {
+          this.data(READ_BUFFER.subarray(0, length));
+          return true;
+        },
+      },
+    });
     this.socket.on("end", () => this.end());
     this.socket.on("error", (error: NodeJS.ErrnoException) => {
       this.error ??= error.code ?? "ECONNRESET";
@@ -171,6 +201,7 @@ class Conn implements UpstreamHandle {
     this.socket.destroy();
   }
 
+  /** A chunk from the read buffer, lent until this returns. */
   private data(chunk: Buffer): void {
     try {
       this.parse(chunk);
@@ -179,6 +210,11 @@ class Conn implements UpstreamHandle {
       if (this.ex) this.fail(false, true);
       else this.socket.destroy();
     }
+    // A head whose body is still to come may be held by the exchange past this read.
+    const lent = this.lent;
+    if (lent === undefined) return;
+    this.lent = undefined;
+    if (this.ex === lent.ex) lent.response.own();
   }
 
   private parse(chunk: Buffer): void {
@@ -197,7 +233,7 @@ class Conn implements UpstreamHandle {
           const end = this.head(data);
           if (end === -1) {
             if (data.length > MAX_HEAD) throw new Malformed("response head too large");
-            this.pending = data;
+            this.pending = Buffer.from(data);
             return;
           }
           // A 1xx leaves the state at Head: the real head follows.
@@ -304,7 +340,9 @@ class Conn implements UpstreamHandle {
     this.keepAlive = !close;
     this.answered = true;
     try {
-      ex.onHead(new ResponseHead(data, code, 9, lineEnd, lines, transferEncoding, hasDate, length !== -1 && !te));
+      const response = new ResponseHead(data, code, 9, lineEnd, lines, transferEncoding, hasDate, length !== -1 && !te);
+      ex.onHead(response);
+      this.lent = { response, ex };
     } catch {
       this.answered = false;
       throw new Malformed("response head refused");
@@ -392,6 +430,7 @@ class Conn implements UpstreamHandle {
   private deliver(chunk: Buffer, last: boolean): void {
     const ex = this.ex;
     if (!ex) return;
+    this.lent = undefined; // the head goes to the client with these bytes
     if (!ex.onBody(chunk, last) && !last && this.ex === ex) this.socket.pause();
   }
 

@@ -72,7 +72,13 @@ describe("HTTP listener front", () => {
       socket.on("data", (c: Buffer) => {
         const head = c.toString("latin1");
         if (head.startsWith("GET /raw")) socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${c.length}\r\n\r\n${head}`);
-        else if (head.startsWith("GET /lf")) socket.write("HTTP/1.1 200 OK\nX-Lf: 1\nContent-Length: 999\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\n\r\n");
+        else if (head.startsWith("GET /later")) {
+          // The answer in pieces, each in its own read on the proxy's side.
+          const pieces = head.startsWith("GET /later-chunked")
+            ? ["HTTP/1.1 200 OK\r\nX-Later: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", "5\r\nhello\r\n", "0\r\n\r\n"]
+            : ["HTTP/1.1 200 OK\r\nX-Lat", "er: length\r\nContent-Length: 11\r\n\r\n", "hello", " world"];
+          pieces.forEach((piece, i) => setTimeout(() => socket.write(piece), 30 * i));
+        } else if (head.startsWith("GET /lf")) socket.write("HTTP/1.1 200 OK\nX-Lf: 1\nContent-Length: 999\nTransfer-Encoding: chunked\n\n2\r\nok\r\n0\r\n\r\n");
         else if (head.startsWith("GET /close")) socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
         else socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
       });
@@ -86,7 +92,7 @@ describe("HTTP listener front", () => {
     const odd = targetGroup("odd", [target(framedPort)], { healthCheck: noCheck });
     const rules = [
       { arn: "r-fixed", priority: 1, conditions: [{ field: "path-pattern" as const, values: ["/fixed"] }], actions: [{ type: "fixed-response" as const, statusCode: "200", contentType: "text/plain", messageBody: "fixed" }] },
-      { arn: "r-odd", priority: 2, conditions: [{ field: "path-pattern" as const, values: ["/chunked", "/close", "/raw*", "/lf"] }], actions: [forwardTo(odd)] },
+      { arn: "r-odd", priority: 2, conditions: [{ field: "path-pattern" as const, values: ["/chunked", "/close", "/raw*", "/lf", "/later*"] }], actions: [forwardTo(odd)] },
     ];
     await dp.apply(snapshot([loadBalancer([listener(port, [forwardTo(web)], rules)])], [web, odd]));
   });
@@ -166,6 +172,16 @@ describe("HTTP listener front", () => {
     assert.match(head, /^HTTP\/1\.1 200 OK\r\nX-Lf: 1\r\nTransfer-Encoding: chunked\r\n/, `CR LF lines: ${JSON.stringify(reply)}`);
     assert.doesNotMatch(head, /content-length/i, "the Content-Length beside Transfer-Encoding is not passed on");
     assert.deepEqual(responses(reply), [["HTTP/1.1 200 OK", "ok"]]);
+  });
+
+  test("an answer that comes in pieces reaches the client whole: a head split across reads, a body after its head", async () => {
+    const reply = await raw(port, "GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET /later-chunked HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\nX-Later: length\r\nContent-Length: 11\r\n/, `the split head, whole: ${JSON.stringify(reply)}`);
+    assert.match(reply, /\r\n\r\nhello worldHTTP\/1\.1 200 OK\r\nX-Later: chunked\r\nTransfer-Encoding: chunked\r\n/, `the second head, sent before its body came: ${JSON.stringify(reply)}`);
+    assert.deepEqual(
+      responses(reply).map(([, body]) => body),
+      ["hello world", "hello"],
+    );
   });
 
   test("a request node:http cannot parse gets ALB's 400", async () => {
