@@ -10,7 +10,7 @@
 import type { Server as HttpServer } from "node:http";
 import { createServer, type Server, type Socket } from "node:net";
 import { errorPage, reasonPhrase } from "./alb-responses.ts";
-import { CLOSE, equalsIgnoringCase, Field, HTTP_1, HeadScanner, KEEP_ALIVE, Lines, Scan, TOKEN_BYTE } from "./http-head.ts";
+import { CLOSE, equalsIgnoringCase, Field, HeadScanner, isHttp1At, KEEP_ALIVE, Lines, Scan, TOKEN_BYTE } from "./http-head.ts";
 import type { ResponseHead } from "./upstream-client.ts";
 
 /**
@@ -344,7 +344,7 @@ export class FrontConnection {
     const methodEnd = i++;
     const urlStart = i;
     for (let b = data[i] as number; i < lineEnd && b > 32 && b !== 127; b = data[++i] as number);
-    if (i === urlStart || data[i] !== 32 || lineEnd - i !== 9 || !data.subarray(i + 1, i + 8).equals(HTTP_1)) return undefined;
+    if (i === urlStart || data[i] !== 32 || lineEnd - i !== 9 || !isHttp1At(data, i + 1)) return undefined;
     const minor = data[lineEnd - 1];
     if (minor !== 48 && minor !== 49) return undefined;
     const http10 = minor === 48;

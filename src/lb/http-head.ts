@@ -83,8 +83,15 @@ export function codesOf(lower: string): number[] {
 
 export const KEEP_ALIVE = codesOf("keep-alive");
 export const CLOSE = codesOf("close");
-/** "HTTP/1." as bytes: how a request line's version and a status line begin. */
-export const HTTP_1 = Buffer.from("HTTP/1.");
+/** "HTTP/1.": how a request line's version and a status line begin. */
+const HTTP_1 = codesOf("HTTP/1.");
+
+/** Whether data holds "HTTP/1." at `at`. */
+export function isHttp1At(data: Buffer, at: number): boolean {
+  if (at + HTTP_1.length > data.length) return false;
+  for (let i = 0; i < HTTP_1.length; i++) if (data[at + i] !== HTTP_1[i]) return false;
+  return true;
+}
 
 /** tchar of RFC 9110, by byte. */
 export const TOKEN_BYTE = new Uint8Array(256);

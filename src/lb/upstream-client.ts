@@ -7,7 +7,7 @@
  * cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
-import { equalsIgnoringCase, Field, HTTP_1, HeadScanner, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
+import { equalsIgnoringCase, Field, HeadScanner, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
 
 /** What the proxy side of one exchange does with the response. */
 export interface UpstreamExchange {
@@ -273,7 +273,7 @@ class Conn implements UpstreamHandle {
     if (nl === -1) return -1;
     const lineEnd = data[nl - 1] === 13 ? nl - 1 : nl;
     const minor = data[7];
-    if (lineEnd < 12 || !data.subarray(0, 7).equals(HTTP_1) || (minor !== 48 && minor !== 49) || data[8] !== 32 || !isDigit(data[9]) || !isDigit(data[10]) || !isDigit(data[11]) || (lineEnd > 12 && data[12] !== 32)) throw new Malformed("bad status line");
+    if (lineEnd < 12 || !isHttp1At(data, 0) || (minor !== 48 && minor !== 49) || data[8] !== 32 || !isDigit(data[9]) || !isDigit(data[10]) || !isDigit(data[11]) || (lineEnd > 12 && data[12] !== 32)) throw new Malformed("bad status line");
     for (let i = 13; i < lineEnd; i++) {
       const b = data[i] as number;
       if (b < 32 ? b !== 9 : b === 127) throw new Malformed("bad reason phrase");
