@@ -28,6 +28,7 @@ import { LoadBalancerDataPlane } from "../src/lb/load-balancer-data-plane.ts";
 import type { LbSnapshot } from "../src/protocol/lb-protocol.ts";
 import { freePort } from "../test/lb/lb-fixtures.ts";
 import { ROOT } from "../test/support/harness.ts";
+import { ensureBuilt } from "./support.ts";
 
 const WARMUP_S = 3;
 const TARGET_SHARE = 0.5;
@@ -131,7 +132,8 @@ function albSnapshot(port: number, backendPort: number): LbSnapshot {
 }
 
 async function startBerth(port: number, backendPort: number, upstreamKeepAlive: boolean): Promise<LoadBalancerDataPlane> {
-  const dp = new LoadBalancerDataPlane({ logger: silentLogger, workers, upstreamKeepAlive });
+  // The workers run the bundle's script, as under `berth up` (from src they would carry tsx's loader thread).
+  const dp = new LoadBalancerDataPlane({ logger: silentLogger, workers, upstreamKeepAlive, workerScript: join(ROOT, "dist/lb-worker.js") });
   await dp.apply(albSnapshot(port, backendPort));
   if (dp.listenerErrors().length > 0) throw new Error(JSON.stringify(dp.listenerErrors()));
   for (let i = 0; i < 100 && dp.targetHealth()[0]?.state !== "healthy"; i++) await sleep(50);
@@ -299,6 +301,7 @@ const ms = (n: number): string => n.toFixed(2).padStart(7);
 
 async function main(): Promise<void> {
   ensureTools();
+  ensureBuilt();
   const [backendPort, haproxyPort, haproxyClosePort, berthPort, berthNoKaPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   await startNginx(backendPort);
   const haproxyPid = await startHaproxy(haproxyPort, haproxyClosePort, backendPort);

@@ -29,6 +29,8 @@ export interface LoadBalancerDataPlaneOptions {
   cookieKey?: Buffer;
   /** Pooled keep-alive connections to targets (default true; false only to measure what they buy). */
   upstreamKeepAlive?: boolean;
+  /** The workers' entry script (default: the lb-worker next to this module; bench/lb.ts runs the bundle's, as `berth up` does). */
+  workerScript?: string;
 }
 
 export class LoadBalancerDataPlane {
@@ -53,7 +55,7 @@ export class LoadBalancerDataPlane {
     this.checker = new HealthChecker({ clock, logger: opts.logger, onChange: () => this.healthChanged() });
     const workers = opts.workers ?? 0;
     const upstreamKeepAlive = opts.upstreamKeepAlive ?? true;
-    if (workers > 0) this.pool = new WorkerPool(workers, cookieKey.toString("hex"), opts.logger, () => this.checkDrained(), upstreamKeepAlive);
+    if (workers > 0) this.pool = new WorkerPool(workers, cookieKey.toString("hex"), opts.logger, () => this.checkDrained(), upstreamKeepAlive, opts.workerScript);
     else this.engine = new ProxyEngine({ clock, logger: opts.logger, cookieKey, upstreamKeepAlive });
   }
 

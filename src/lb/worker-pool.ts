@@ -38,6 +38,18 @@ function workerEntry(): string {
   return here.endsWith(".ts") && existsSync(ts) ? ts : join(dirname(here), "lb-worker.js");
 }
 
+/** A worker's node flags: this process's, with tsx's loader for a TypeScript entry only. */
+function workerExecArgv(entry: string): string[] {
+  const out: string[] = [];
+  const own = process.execArgv;
+  for (let i = 0; i < own.length; i++) {
+    if (own[i] === "--import" && own[i + 1] === "tsx") i++;
+    else if (own[i] !== "--import=tsx") out.push(own[i] as string);
+  }
+  if (entry.endsWith(".ts")) out.push("--import", "tsx");
+  return out;
+}
+
 export class WorkerPool {
   private members = new Map<number, Member>();
   private waiters: (() => void)[] = [];
@@ -53,10 +65,9 @@ export class WorkerPool {
     private logger: Logger,
     private onReport: () => void,
     private upstreamKeepAlive: boolean,
+    entry = workerEntry(),
   ) {
-    const entry = workerEntry();
-    const execArgv = [...process.execArgv];
-    if (entry.endsWith(".ts") && !execArgv.join(" ").includes("tsx")) execArgv.push("--import", "tsx");
+    const execArgv = workerExecArgv(entry);
     // Each worker accepts on the shared socket itself (no hand-off through this process per connection).
     cluster.schedulingPolicy = process.env["BERTH_LB_SCHED"] === "rr" ? cluster.SCHED_RR : cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: entry, execArgv, args: [] });
