@@ -26,35 +26,37 @@ export const Field = {
 } as const;
 export type Field = (typeof Field)[keyof typeof Field];
 
-const FIELD_NAMES: Record<string, Field> = {
-  host: Field.Host,
-  "content-length": Field.ContentLength,
-  "transfer-encoding": Field.TransferEncoding,
-  connection: Field.Connection,
-  "keep-alive": Field.HopByHop,
-  "proxy-connection": Field.HopByHop,
-  te: Field.HopByHop,
-  trailer: Field.HopByHop,
-  "proxy-authenticate": Field.HopByHop,
-  "proxy-authorization": Field.HopByHop,
-  upgrade: Field.Upgrade,
-  expect: Field.Expect,
-  "x-forwarded-for": Field.ForwardedFor,
-  "x-forwarded-proto": Field.ForwardedOwn,
-  "x-forwarded-port": Field.ForwardedOwn,
-  "x-amzn-trace-id": Field.TraceId,
-  date: Field.Date,
-};
+const FIELD_NAMES = new Map<string, Field>(
+  Object.entries({
+    host: Field.Host,
+    "content-length": Field.ContentLength,
+    "transfer-encoding": Field.TransferEncoding,
+    connection: Field.Connection,
+    "keep-alive": Field.HopByHop,
+    "proxy-connection": Field.HopByHop,
+    te: Field.HopByHop,
+    trailer: Field.HopByHop,
+    "proxy-authenticate": Field.HopByHop,
+    "proxy-authorization": Field.HopByHop,
+    upgrade: Field.Upgrade,
+    expect: Field.Expect,
+    "x-forwarded-for": Field.ForwardedFor,
+    "x-forwarded-proto": Field.ForwardedOwn,
+    "x-forwarded-port": Field.ForwardedOwn,
+    "x-amzn-trace-id": Field.TraceId,
+    date: Field.Date,
+  }),
+);
 
 /** The known names by length, as lowercase byte codes, for the byte path. */
 const BY_LENGTH: { codes: number[]; field: Field }[][] = [];
-for (const [name, field] of Object.entries(FIELD_NAMES)) {
+for (const [name, field] of FIELD_NAMES) {
   (BY_LENGTH[name.length] ??= []).push({ codes: codesOf(name), field });
 }
 
 /** The field a lowercase header name is. */
 export function fieldOfName(lower: string): Field {
-  return FIELD_NAMES[lower] ?? Field.Other;
+  return FIELD_NAMES.get(lower) ?? Field.Other;
 }
 
 /** The field the name in data[start, end) is, ignoring case; the bytes must be a token (see scan). */

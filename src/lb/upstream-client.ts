@@ -300,7 +300,7 @@ class Conn implements UpstreamHandle {
       switch (field) {
         case Field.Connection:
           if (equalsIgnoringCase(data, valueStart, valueEnd, KEEP_ALIVE)) {
-            close = false;
+            if (minor === 48) close = false;
           } else {
             const tokens = data.toString("latin1", valueStart, valueEnd).toLowerCase();
             if (tokens.includes("close")) close = true;

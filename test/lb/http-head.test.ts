@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Field, fieldAt, HeadScanner, Lines, Scan } from "../../src/lb/http-head.ts";
+import { Field, fieldAt, fieldOfName, HeadScanner, Lines, Scan } from "../../src/lb/http-head.ts";
 
 const scanner = new HeadScanner(8);
 
@@ -65,6 +65,8 @@ test("field names are known in any case, and only whole", () => {
   assert.equal(at("Content-Lengths"), Field.Other);
   assert.equal(at("Content_Length"), Field.Other);
   assert.equal(at("Hosts"), Field.Other);
+  assert.equal(fieldOfName("x-forwarded-for"), Field.ForwardedFor, "the string path knows the same names");
+  for (const name of ["constructor", "__proto__", "tostring"]) assert.equal(fieldOfName(name), Field.Other, `${name} is no field of ours`);
 });
 
 test("kept lines are copied as sent, with CR LF ends, joined where they follow one another", () => {
