@@ -1,13 +1,13 @@
 /**
  * A small HTTP/1.1 client for bodiless requests to one target, on raw sockets with its own
- * keep-alive pool (LIFO): the caller writes the whole request head as one string, this module
- * sends it in one write, parses the response head in place (status line, headers; 1xx skipped)
- * and hands the body over as it arrives, framed by Content-Length, chunked or until close. It
+ * keep-alive pool (LIFO): the caller gives the whole request head, this module sends it in one
+ * write, reads the response head in place (response-head.ts; 1xx skipped) and hands the body
+ * over as it arrives, framed by Content-Length, chunked or until close. It
  * exists because node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's
  * cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
-import { equalsIgnoringCase, Field, HeadScanner, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
+import { MalformedResponse, type ResponseHead, readResponseHead } from "./response-head.ts";
 
 /** What the proxy side of one exchange does with the response. */
 export interface UpstreamExchange {
@@ -42,82 +42,14 @@ export interface UpstreamHandle {
   abort(): void;
 }
 
-/**
- * A target's final response head as received: its status, and its header lines to pass on
- * (hop-by-hop ones left out; Transfer-Encoding apart, for a client that cannot take it).
- */
-export class ResponseHead {
-  constructor(
-    private data: Buffer,
-    readonly status: number,
-    /** Where the status code starts, and where the status line's content ends. */
-    private codeStart: number,
-    private lineEnd: number,
-    readonly lines: Lines,
-    /** The Transfer-Encoding lines of a chunked answer, kept apart: an HTTP/1.0 client gets none. */
-    readonly transferEncoding: Lines | undefined,
-    readonly hasDate: boolean,
-    readonly hasLength: boolean,
-  ) {}
-
-  get reason(): string {
-    return this.lineEnd > this.codeStart + 4 ? this.data.toString("latin1", this.codeStart + 4, this.lineEnd) : "";
-  }
-
-  /** The bytes `copyTo` writes. */
-  size(withTransferEncoding: boolean): number {
-    return STATUS_PREFIX.length + this.lineEnd - this.codeStart + 2 + this.lines.size + (withTransferEncoding && this.transferEncoding ? this.transferEncoding.size : 0);
-  }
-
-  /** Writes "HTTP/1.1 <code> <reason>" and the lines to pass on into `out` at `at`; returns the offset after them. */
-  copyTo(out: Buffer, at: number, withTransferEncoding: boolean): number {
-    for (let i = 0; i < STATUS_PREFIX.length; i++) out[at++] = STATUS_PREFIX[i] as number;
-    at += this.data.copy(out, at, this.codeStart, this.lineEnd);
-    out[at++] = 13;
-    out[at++] = 10;
-    at = this.lines.copyTo(out, at);
-    return withTransferEncoding && this.transferEncoding ? this.transferEncoding.copyTo(out, at) : at;
-  }
-
-  /** Copies the bytes it refers to, which were lent by the read buffer. */
-  own(): void {
-    const data = Buffer.from(this.data);
-    this.data = data;
-    this.lines.rebase(data);
-    this.transferEncoding?.rebase(data);
-  }
-
-  /** The header lines as name, value pairs (for node:http). */
-  headers(): string[] {
-    return this.transferEncoding ? [...this.lines.pairs(), ...this.transferEncoding.pairs()] : this.lines.pairs();
-  }
-}
-
 const MAX_HEAD = 64 * 1024;
-const MAX_FIELDS = 1024;
 const MAX_IDLE = 1024;
-const STATUS_PREFIX = Buffer.from("HTTP/1.1 ");
 /**
  * Every target connection of the process reads into this one buffer (node:net's `onread`),
  * skipping the stream layer and a new buffer per read: a chunk is parsed before the next read,
  * and what must outlive it is copied (a partial head, a head whose body is still to come).
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
-const scanner = new HeadScanner(MAX_FIELDS);
-
-const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;
-
-/** The decimal number in data[start, end), or -1 when it is not one (or has more than 15 digits). */
-function decimal(data: Buffer, start: number, end: number): number {
-  if (end <= start || end - start > 15) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const b = data[i] as number;
-    if (b < 48 || b > 57) return -1;
-    n = n * 10 + (b - 48);
-  }
-  return n;
-}
 
 const enum State {
   Idle,
@@ -133,8 +65,6 @@ const enum Chunk {
   DataEnd,
   Trailer,
 }
-
-class Malformed extends Error {}
 
 /** One connection to the target; parses one response at a time. */
 class Conn implements UpstreamHandle {
@@ -232,7 +162,7 @@ class Conn implements UpstreamHandle {
           }
           const end = this.head(data);
           if (end === -1) {
-            if (data.length > MAX_HEAD) throw new Malformed("response head too large");
+            if (data.length > MAX_HEAD) throw new MalformedResponse("response head too large");
             this.pending = Buffer.from(data);
             return;
           }
@@ -264,91 +194,27 @@ class Conn implements UpstreamHandle {
   }
 
   /**
-   * Parses the response head at the start of `data`; returns the offset after it, or -1 while it
+   * Reads the response head at the start of `data`; returns the offset after it, or -1 while it
    * is incomplete. A 1xx is skipped; a final head goes to the exchange, then sets the body state
-   * or completes a bodiless response. `data` is kept by the head: stream reads never reuse a chunk.
+   * or completes a bodiless response.
    */
   private head(data: Buffer): number {
-    const nl = data.indexOf(10);
-    if (nl === -1) return -1;
-    const lineEnd = data[nl - 1] === 13 ? nl - 1 : nl;
-    const minor = data[7];
-    if (lineEnd < 12 || !isHttp1At(data, 0) || (minor !== 48 && minor !== 49) || data[8] !== 32 || !isDigit(data[9]) || !isDigit(data[10]) || !isDigit(data[11]) || (lineEnd > 12 && data[12] !== 32)) throw new Malformed("bad status line");
-    for (let i = 13; i < lineEnd; i++) {
-      const b = data[i] as number;
-      if (b < 32 ? b !== 9 : b === 127) throw new Malformed("bad reason phrase");
-    }
-    const code = ((data[9] as number) - 48) * 100 + ((data[10] as number) - 48) * 10 + ((data[11] as number) - 48);
-    if (code < 100) throw new Malformed("bad status line");
-    if (code === 101) throw new Malformed("101 to a request without Upgrade");
-    const scan = scanner.scan(data, nl + 1);
-    if (scan === Scan.Incomplete) return -1;
-    if (scan !== Scan.Done) throw new Malformed("bad header");
-    const end = scanner.end;
-    if (code < 200) return end;
-    // Framing first: Transfer-Encoding decides whether Content-Length lines are passed on.
-    const count = scanner.count;
-    let length = -1;
-    let te = false;
-    let chunked = false;
-    let hasDate = false;
-    let close = minor === 48;
-    for (let f = 0; f < count; f++) {
-      const field = scanner.field(f);
-      const valueStart = scanner.valueStart(f);
-      const valueEnd = scanner.valueEnd(f);
-      switch (field) {
-        case Field.Connection:
-          if (equalsIgnoringCase(data, valueStart, valueEnd, KEEP_ALIVE)) {
-            if (minor === 48) close = false;
-          } else {
-            const tokens = data.toString("latin1", valueStart, valueEnd).toLowerCase();
-            if (tokens.includes("close")) close = true;
-            else if (minor === 48 && tokens.includes("keep-alive")) close = false;
-          }
-          break;
-        case Field.ContentLength: {
-          const n = decimal(data, valueStart, valueEnd);
-          if (n === -1) throw new Malformed("bad Content-Length");
-          if (length !== -1 && length !== n) throw new Malformed("conflicting Content-Length");
-          length = n;
-          break;
-        }
-        case Field.TransferEncoding:
-          te = true;
-          chunked = /(^|,)\s*chunked\s*$/i.test(data.toString("latin1", valueStart, valueEnd));
-          break;
-        case Field.Date:
-          hasDate = true;
-          break;
-      }
-    }
-    const lines = new Lines(data);
-    let transferEncoding: Lines | undefined;
-    for (let f = 0; f < count; f++) {
-      const field = scanner.field(f);
-      if (field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade || (field === Field.ContentLength && te)) continue;
-      const start = scanner.lineStart(f);
-      const contentEnd = scanner.contentEnd(f);
-      const crlf = data[contentEnd] === 13;
-      if (field !== Field.TransferEncoding) lines.keep(start, contentEnd, crlf);
-      else if (chunked) (transferEncoding ??= new Lines(data)).keep(start, contentEnd, crlf);
-      // A coding other than chunked ends with the connection; the client side frames it anew.
-    }
+    const response = readResponseHead(data);
+    if (typeof response === "number") return response;
+    const { end, length, te, chunked, status } = response;
     const ex = this.ex as UpstreamExchange;
     const more = end < data.length;
-    this.keepAlive = !close;
+    this.keepAlive = !response.close;
     this.answered = true;
     try {
-      const response = new ResponseHead(data, code, 9, lineEnd, lines, transferEncoding, hasDate, length !== -1 && !te);
       ex.onHead(response);
       this.lent = { response, ex };
     } catch {
       this.answered = false;
-      throw new Malformed("response head refused");
+      throw new MalformedResponse("response head refused");
     }
     if (this.ex !== ex) return end; // aborted by onHead
-    if (ex.head || code === 204 || code === 304 || (length === 0 && !te)) {
+    if (ex.head || status === 204 || status === 304 || (length === 0 && !te)) {
       this.complete(undefined, more);
     } else if (te) {
       if (chunked) {
@@ -379,7 +245,7 @@ class Conn implements UpstreamHandle {
         case Chunk.DataEnd: {
           const nl = data.indexOf(10, i);
           const piece = data.toString("latin1", i, nl === -1 ? data.length : nl);
-          if (this.line.length + piece.length > 8192) throw new Malformed("chunk line too long");
+          if (this.line.length + piece.length > 8192) throw new MalformedResponse("chunk line too long");
           this.line += piece;
           if (nl === -1) {
             i = data.length;
@@ -389,12 +255,12 @@ class Conn implements UpstreamHandle {
           const line = this.line.endsWith("\r") ? this.line.slice(0, -1) : this.line;
           this.line = "";
           if (this.chunkState === Chunk.DataEnd) {
-            if (line !== "") throw new Malformed("chunk without CRLF");
+            if (line !== "") throw new MalformedResponse("chunk without CRLF");
             this.chunkState = Chunk.Size;
           } else if (this.chunkState === Chunk.Size) {
             const semi = line.indexOf(";");
             const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
-            if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new Malformed("bad chunk size");
+            if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new MalformedResponse("bad chunk size");
             const size = parseInt(hex, 16);
             if (size === 0) this.chunkState = Chunk.Trailer;
             else {
