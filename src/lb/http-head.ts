@@ -54,6 +54,9 @@ for (const [name, field] of FIELD_NAMES) {
   (BY_LENGTH[name.length] ??= []).push({ codes: codesOf(name), field });
 }
 
+/** Fields that belong to one connection, never passed on. */
+export const isHopByHop = (field: Field): boolean => field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade;
+
 /** The field a lowercase header name is. */
 export function fieldOfName(lower: string): Field {
   return FIELD_NAMES.get(lower) ?? Field.Other;

@@ -12,16 +12,13 @@ import { randomFillSync } from "node:crypto";
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { sendElbPage } from "./alb-responses.ts";
-import { Field, fieldOfName } from "./http-head.ts";
+import { Field, fieldOfName, isHopByHop } from "./http-head.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import type { PoolTarget } from "./target-pool.ts";
 import type { FrontConnection, FrontWaiter } from "./http-front.ts";
 import type { FrontRequest } from "./request-head.ts";
 import type { ResponseHead } from "./response-head.ts";
 import type { UpstreamExchange, UpstreamFailure, UpstreamHandle, UpstreamPool } from "./upstream-client.ts";
-
-/** Fields that belong to one connection, never passed on. */
-const isHopByHop = (field: Field): boolean => field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade;
 
 export interface ForwardSpec {
   /** "http" or "https": the listener's protocol. */

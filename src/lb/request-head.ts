@@ -37,15 +37,15 @@ export class FrontRequest {
     /** The first incoming X-Amzn-Trace-Id. */
     readonly traceId: string | undefined,
     private data: Buffer,
+    /** Where the header lines start. */
     private fieldsStart: number,
-    private fieldsEnd: number,
   ) {}
 
   /** Every header as name, value pairs, as node:http's rawHeaders (built when asked: rules on headers, stickiness). */
   get rawHeaders(): string[] {
     if (this.pairs) return this.pairs;
     const pairs: string[] = [];
-    for (const line of this.data.toString("latin1", this.fieldsStart, this.fieldsEnd).split("\r\n")) {
+    for (const line of this.data.toString("latin1", this.fieldsStart, this.end - 2).split("\r\n")) {
       if (line === "") continue;
       const colon = line.indexOf(":");
       pairs.push(line.slice(0, colon), line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ""));
@@ -142,5 +142,5 @@ export function readRequestHead(data: Buffer, socket: Socket): FrontRequest | un
   }
   if (!http10 && !hasHost) return undefined; // node:http answers 400
   const url = data.toString("latin1", urlStart, i);
-  return new FrontRequest(method, url, http10, keepAlive, scanner.end, socket, lines, hasHost, forwardedFor, traceId, data, nl + 1, scanner.end - 2);
+  return new FrontRequest(method, url, http10, keepAlive, scanner.end, socket, lines, hasHost, forwardedFor, traceId, data, nl + 1);
 }

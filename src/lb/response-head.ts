@@ -3,7 +3,7 @@
  * line checked, 1xx heads skipped, the framing found (Transfer-Encoding over Content-Length), and
  * the header lines to pass on to the client kept as received, hop-by-hop ones left out. No I/O.
  */
-import { equalsIgnoringCase, Field, HeadScanner, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
+import { equalsIgnoringCase, Field, HeadScanner, isHopByHop, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
 
 /** The target's answer cannot be used. */
 export class MalformedResponse extends Error {}
@@ -29,8 +29,6 @@ export class ResponseHead {
     /** The Transfer-Encoding lines of a chunked answer, kept apart: an HTTP/1.0 client gets none. */
     readonly transferEncoding: Lines | undefined,
     readonly hasDate: boolean,
-    /** A Content-Length line is passed on. */
-    readonly hasLength: boolean,
     /** The Content-Length, or -1. */
     readonly length: number,
     /** Transfer-Encoding is present (it decides the framing), and its last coding is chunked. */
@@ -39,6 +37,11 @@ export class ResponseHead {
     /** The target closes the connection after this answer. */
     readonly close: boolean,
   ) {}
+
+  /** A Content-Length line is passed on (none is beside Transfer-Encoding). */
+  get hasLength(): boolean {
+    return this.length !== -1 && !this.te;
+  }
 
   get reason(): string {
     return this.lineEnd > this.codeStart + 4 ? this.data.toString("latin1", this.codeStart + 4, this.lineEnd) : "";
@@ -135,7 +138,7 @@ export function readResponseHead(data: Buffer): ResponseHead | number {
   let transferEncoding: Lines | undefined;
   for (let f = 0; f < count; f++) {
     const field = scanner.field(f);
-    if (field === Field.Connection || field === Field.HopByHop || field === Field.Upgrade || (field === Field.ContentLength && te)) continue;
+    if (isHopByHop(field) || (field === Field.ContentLength && te)) continue;
     const start = scanner.lineStart(f);
     const contentEnd = scanner.contentEnd(f);
     const crlf = data[contentEnd] === 13;
@@ -143,7 +146,7 @@ export function readResponseHead(data: Buffer): ResponseHead | number {
     else if (chunked) (transferEncoding ??= new Lines(data)).keep(start, contentEnd, crlf);
     // A coding other than chunked ends with the connection; the client side frames it anew.
   }
-  return new ResponseHead(data, end, code, 9, lineEnd, lines, transferEncoding, hasDate, length !== -1 && !te, length, te, chunked, close);
+  return new ResponseHead(data, end, code, 9, lineEnd, lines, transferEncoding, hasDate, length, te, chunked, close);
 }
 
 const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 48 && b <= 57;

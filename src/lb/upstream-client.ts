@@ -2,9 +2,8 @@
  * A small HTTP/1.1 client for bodiless requests to one target, on raw sockets with its own
  * keep-alive pool (LIFO): the caller gives the whole request head, this module sends it in one
  * write, reads the response head in place (response-head.ts; 1xx skipped) and hands the body
- * over as it arrives, framed by Content-Length, chunked or until close. It
- * exists because node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's
- * cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
+ * over as it arrives, framed by Content-Length, chunked or until close. It exists because
+ * node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
 import { MalformedResponse, type ResponseHead, readResponseHead } from "./response-head.ts";
