@@ -184,14 +184,14 @@ export class HttpListener {
     target ??= pool.pick(now);
     if (!target) return { kind: "status", status: 503 };
     if (sticky) (setCookies ??= []).push(...stickyCookies(TARGET_COOKIE, sealValue(this.ctx.cookieKey, target.key), sticky.durationSeconds, now, secure));
-    return { kind: "target", pool, target, spec: this.forwardSpec(config, groupArn, setCookies) };
+    return { kind: "target", pool, target, spec: this.forwardSpec(config, pool, setCookies) };
   }
 
-  private forwardSpec(config: ListenerConfig, groupArn: string, setCookies: string[] | undefined): ForwardSpec {
-    let shared = config.specs.get(groupArn);
-    if (!shared) {
-      shared = { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: this.ctx.counters.tg(groupArn), setCookies: NO_COOKIES };
-      config.specs.set(groupArn, shared);
+  private forwardSpec(config: ListenerConfig, pool: TargetPool, setCookies: string[] | undefined): ForwardSpec {
+    let shared = config.specs.get(pool.arn);
+    if (!shared || shared.tls !== pool.tls) {
+      shared = { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: this.ctx.counters.tg(pool.arn), setCookies: NO_COOKIES, tls: pool.tls };
+      config.specs.set(pool.arn, shared);
     }
     return setCookies ? { ...shared, setCookies } : shared;
   }

@@ -6,10 +6,12 @@
  * fresh one (the target closed an idle connection as we wrote: not the target's failure).
  * Bodiless requests (nearly all) take the fast path: the request head is built as one string
  * from the raw headers and sent by upstream-client.ts; requests with a body or `Expect` go
- * through node:http's client with a keep-alive Agent.
+ * through node:http's client with a keep-alive Agent. An HTTPS target group's targets are
+ * reached over TLS on both paths.
  */
 import { randomFillSync } from "node:crypto";
 import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { sendElbPage } from "./alb-responses.ts";
 import { Field, fieldOfName, isHopByHop } from "./http-head.ts";
@@ -30,6 +32,8 @@ export interface ForwardSpec {
   tg: TgCounters;
   /** Extra Set-Cookie values (stickiness). */
   setCookies: readonly string[];
+  /** The target group is HTTPS: requests go to the target over TLS. */
+  tls: boolean;
 }
 
 export function clientAddress(req: { socket: { remoteAddress?: string | undefined } }): string {
@@ -149,7 +153,7 @@ export function forward(ctx: ProxyContext, req: IncomingMessage, res: ServerResp
   target.inflight++;
   spec.tg.requestCount++;
   if (head !== undefined) {
-    const exchange = new Exchange(ctx.upstreamFor(target), new NodeSide(res), target, spec, head, BODILESS.has(req.method as string));
+    const exchange = new Exchange(ctx.upstreamFor(target, spec.tls), new NodeSide(res), target, spec, head, BODILESS.has(req.method as string));
     res.once("close", () => exchange.clientGone());
     exchange.start(false);
     return;
@@ -169,7 +173,7 @@ export function forwardFront(ctx: ProxyContext, req: FrontRequest, conn: FrontCo
   const head = frontRequestHead(req, clientIp, spec.proto, spec.port, ctx.clock.now(), target, ctx.upstreamKeepAlive);
   target.inflight++;
   spec.tg.requestCount++;
-  const exchange = new Exchange(ctx.upstreamFor(target), conn, target, spec, head, BODILESS.has(req.method));
+  const exchange = new Exchange(ctx.upstreamFor(target, spec.tls), conn, target, spec, head, BODILESS.has(req.method));
   conn.wait(exchange);
   exchange.start(false);
 }
@@ -340,7 +344,7 @@ function send(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse, targ
   const started = performance.now();
   let timedOut = false;
   let answered = false;
-  const upstream = request({ host: target.address, port: target.port, method: req.method, path: req.url, headers, agent: ctx.agentFor(target) });
+  const upstream = (spec.tls ? httpsRequest : request)({ host: target.address, port: target.port, method: req.method, path: req.url, headers, agent: ctx.agentFor(target, spec.tls) });
   upstream.setTimeout(spec.idleMs, () => {
     timedOut = true;
     upstream.destroy();

@@ -1,10 +1,11 @@
 /**
  * What every listener of one proxy process shares: the target pools, the upstream connection
- * pools (per target address: upstream-client's pool for bodiless requests, a keep-alive
- * http.Agent for the rest), the counters, the open tunnels
+ * pools (per target address and whether it is reached over TLS: upstream-client's pool for
+ * bodiless requests, a keep-alive http(s).Agent for the rest), the counters, the open tunnels
  * (WebSockets and NLB flows, which die with their target), the clock and the cookie key.
  */
 import { Agent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
@@ -88,26 +89,27 @@ export class ProxyContext {
     readonly upstreamKeepAlive = true,
   ) {}
 
-  /** The fast path's keep-alive pool of connections to one target address. */
-  upstreamFor(target: PoolTarget): UpstreamPool {
+  /** The fast path's keep-alive pool of connections to one target address, over TLS or not. */
+  upstreamFor(target: PoolTarget, tls: boolean): UpstreamPool {
     const cached = target.upstream;
-    if (cached !== undefined && cached.open && cached.host === target.address && cached.port === target.port) return cached;
-    const key = `${target.address}:${target.port}`;
+    if (cached !== undefined && cached.open && cached.host === target.address && cached.port === target.port && cached.tls === tls) return cached;
+    const key = connectionKey(target, tls);
     let pool = this.upstreams.get(key);
     if (!pool) {
-      pool = new UpstreamPool(target.address, target.port, this.upstreamKeepAlive);
+      pool = new UpstreamPool(target.address, target.port, this.upstreamKeepAlive, tls);
       this.upstreams.set(key, pool);
     }
     target.upstream = pool;
     return pool;
   }
 
-  /** The keep-alive pool of connections to one target address. */
-  agentFor(target: PoolTarget): Agent {
-    const key = `${target.address}:${target.port}`;
+  /** node:http's keep-alive pool of connections to one target address, over TLS or not. */
+  agentFor(target: PoolTarget, tls: boolean): Agent {
+    const key = connectionKey(target, tls);
     let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({ keepAlive: this.upstreamKeepAlive, keepAliveMsecs: 1000, maxFreeSockets: 1024, scheduling: "lifo", timeout: 30_000 });
+      const options = { keepAlive: this.upstreamKeepAlive, keepAliveMsecs: 1000, maxFreeSockets: 1024, scheduling: "lifo", timeout: 30_000 } as const;
+      agent = tls ? new HttpsAgent({ ...options, rejectUnauthorized: false }) : new Agent(options);
       this.agents.set(key, agent);
     }
     return agent;
@@ -116,7 +118,7 @@ export class ProxyContext {
   /** Drops the connection pools of addresses no pool names any more. */
   pruneAgents(): void {
     const wanted = new Set<string>();
-    for (const pool of this.pools.values()) for (const t of pool.all()) wanted.add(`${t.address}:${t.port}`);
+    for (const pool of this.pools.values()) for (const t of pool.all()) wanted.add(connectionKey(t, pool.tls));
     for (const [key, agent] of this.agents) {
       if (wanted.has(key)) continue;
       agent.destroy();
@@ -142,4 +144,9 @@ export class ProxyContext {
     for (const pool of this.pools.values()) for (const t of pool.all()) if (t.inflight > 0) out[`${pool.arn}|${t.key}`] = t.inflight;
     return out;
   }
+}
+
+/** Where the pooled connections of a target go: its address and port, and TLS or not. */
+function connectionKey(target: { address: string; port: number }, tls: boolean): string {
+  return `${tls ? "tls " : ""}${target.address}:${target.port}`;
 }

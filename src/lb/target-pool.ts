@@ -46,6 +46,8 @@ export class TargetPool {
   readonly arn: string;
   /** Set when the group's lb_cookie stickiness is on. */
   stickiness: { durationSeconds: number } | undefined;
+  /** HTTPS and TLS groups reach their targets over TLS (ALB and NLB do not verify the target's certificate). */
+  tls = false;
 
   constructor(spec: TargetGroupSpec, health: Record<string, TargetHealthView> | undefined) {
     this.arn = spec.arn;
@@ -64,6 +66,7 @@ export class TargetPool {
       next.set(key, kept);
     }
     this.targets = next;
+    this.tls = spec.protocol === "HTTPS" || spec.protocol === "TLS";
     this.health = health ?? {};
     this.cachedCandidates = undefined;
     this.algorithm = spec.attributes["load_balancing.algorithm.type"] === "least_outstanding_requests" ? "least_outstanding_requests" : "round_robin";

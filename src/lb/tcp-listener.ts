@@ -1,11 +1,12 @@
 /**
  * An NLB listener: TCP passes each connection's bytes through to one healthy target of the
  * default forward's target group; TLS terminates TLS with the listener's certificates and passes
- * plain TCP on. Half-closes are carried across. A flow counts as in flight on its target until
+ * plain TCP on, or TLS again to a TLS target group (the target's certificate not verified, as
+ * NLB does). Half-closes are carried across. A flow counts as in flight on its target until
  * both ends close; NLB's idle timeout for TCP is 350 s.
  */
 import { connect, createServer as createTcpServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer } from "node:tls";
+import { type ConnectionOptions, createServer as createTlsServer, connect as tlsConnect } from "node:tls";
 import type { ListenerSpec, LoadBalancerSpec } from "../protocol/lb-protocol.ts";
 import type { LbCounters, ProxyContext } from "./proxy-context.ts";
 import { type TlsMaterial, tlsServerOptions } from "./tls-contexts.ts";
@@ -55,7 +56,9 @@ export class TcpListener {
     target.inflight++;
     const tg = this.ctx.counters.tg(pool.arn);
     tg.requestCount++;
-    const upstream = connect({ host: target.address, port: target.port, allowHalfOpen: true });
+    // node:tls takes allowHalfOpen as node:net does, though its types leave it out.
+    const tlsOptions: ConnectionOptions & { allowHalfOpen: boolean } = { host: target.address, port: target.port, allowHalfOpen: true, rejectUnauthorized: false };
+    const upstream = pool.tls ? tlsConnect(tlsOptions) : connect({ host: target.address, port: target.port, allowHalfOpen: true });
     this.ctx.tunnels.add(pool.arn, target, client);
     let closed = 0;
     const onClose = (): void => {

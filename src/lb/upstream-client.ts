@@ -1,11 +1,13 @@
 /**
- * A small HTTP/1.1 client for bodiless requests to one target, on raw sockets with its own
+ * A small HTTP/1.1 client for bodiless requests to one target, on raw sockets (TLS ones for an
+ * HTTPS target group, the target's certificate not verified, as ALB does) with its own
  * keep-alive pool (LIFO): the caller gives the whole request head, this module sends it in one
  * write, reads the response head in place (response-head.ts; 1xx skipped) and hands the body
  * over as it arrives, framed by Content-Length, chunked or until close. It exists because
  * node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { MalformedResponse, type ResponseHead, readResponseHead } from "./response-head.ts";
 
 /** What the proxy side of one exchange does with the response. */
@@ -44,7 +46,7 @@ export interface UpstreamHandle {
 const MAX_HEAD = 64 * 1024;
 const MAX_IDLE = 1024;
 /**
- * Every target connection of the process reads into this one buffer (node:net's `onread`),
+ * Every plain target connection of the process reads into this one buffer (node:net's `onread`),
  * skipping the stream layer and a new buffer per read: a chunk is parsed before the next read,
  * and what must outlive it is copied (a partial head, a head whose body is still to come).
  */
@@ -86,19 +88,27 @@ class Conn implements UpstreamHandle {
     private pool: UpstreamPool,
     host: string,
     port: number,
+    tls: boolean,
   ) {
-    this.socket = connect({
-      host,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: READ_BUFFER,
-        callback: (length: number) => {
-          this.data(READ_BUFFER.subarray(0, length));
-          return true;
+    if (tls) {
+      // node:tls has no `onread`: a TLS connection's chunks are its own.
+      this.socket = tlsConnect({ host, port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
+      this.socket.setNoDelay(true);
+      this.socket.on("data", (chunk: Buffer) => this.data(chunk));
+    } else {
+      this.socket = connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          buffer: READ_BUFFER,
+          callback: (length: number) => {
+            this.data(READ_BUFFER.subarray(0, length));
+            return true;
+          },
         },
-      },
-    });
+      });
+    }
     this.socket.on("end", () => this.end());
     this.socket.on("error", (error: NodeJS.ErrnoException) => {
       this.error ??= error.code ?? "ECONNRESET";
@@ -342,7 +352,7 @@ class Conn implements UpstreamHandle {
   }
 }
 
-/** The keep-alive pool of connections to one target address. */
+/** The keep-alive pool of connections to one target address, plain or TLS. */
 export class UpstreamPool {
   private idle: Conn[] = [];
   private all = new Set<Conn>();
@@ -352,6 +362,7 @@ export class UpstreamPool {
     readonly host: string,
     readonly port: number,
     readonly keepAlive: boolean,
+    readonly tls = false,
   ) {}
 
   /** Sends a request head (it must end with an empty line) on a pooled connection, or a new one when `fresh` or none is idle. */
@@ -359,7 +370,7 @@ export class UpstreamPool {
     let conn = fresh ? undefined : this.idle.pop();
     while (conn && conn.socket.destroyed) conn = this.idle.pop();
     if (!conn) {
-      conn = new Conn(this, this.host, this.port);
+      conn = new Conn(this, this.host, this.port, this.tls);
       if (!this.destroyed) this.all.add(conn);
     }
     conn.send(head, ex, idleMs);

@@ -1,11 +1,13 @@
 /**
- * Upgrade requests (WebSocket): a fresh connection to the target, the request head written with
+ * Upgrade requests (WebSocket): a fresh connection to the target (TLS for an HTTPS target
+ * group, its certificate not verified), the request head written with
  * ALB's forwarded headers, then bytes piped both ways until either side closes or the idle
  * timeout passes. The tunnel counts as in flight on its target, so a draining target is not
  * reported drained while a WebSocket is open.
  */
 import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { writeRawElbPage } from "./alb-responses.ts";
 import { forwardedHeaders } from "./http-proxy.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
@@ -19,6 +21,7 @@ export interface TunnelSpec {
   tg: TgCounters;
   groupArn: string;
   setCookies: readonly string[];
+  tls: boolean;
 }
 
 export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, head: Buffer, target: PoolTarget, spec: TunnelSpec): void {
@@ -33,7 +36,7 @@ export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, 
   }
   target.inflight++;
   spec.tg.requestCount++;
-  const upstream = connect({ host: target.address, port: target.port });
+  const upstream = spec.tls ? tlsConnect({ host: target.address, port: target.port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] }) : connect({ host: target.address, port: target.port });
   let connected = false;
   let done = false;
   const finish = (): void => {
@@ -46,7 +49,7 @@ export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, 
   ctx.tunnels.add(spec.groupArn, target, client);
   upstream.setTimeout(spec.idleMs, finish);
   client.setTimeout(spec.idleMs, finish);
-  upstream.once("connect", () => {
+  upstream.once(spec.tls ? "secureConnect" : "connect", () => {
     connected = true;
     upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
     if (head.length > 0) upstream.write(head);

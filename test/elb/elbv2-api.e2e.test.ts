@@ -2,14 +2,17 @@
  * ELBv2 and ACM end to end: a real Berth server driven by the AWS CLI (`aws elbv2`, `aws acm`)
  * and the JS SDK. The issue's setup built with `aws elbv2` alone, Describe outputs in AWS's
  * shapes, the snapshot the engine keeps for the data plane, registration and draining states,
- * AWS's errors for bad input with nothing changed, and an HTTPS listener on an imported
- * certificate.
+ * AWS's errors for bad input with nothing changed, an HTTPS listener on an imported
+ * certificate, and an HTTPS target group whose target is reached over TLS.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import type { TLSSocket } from "node:tls";
 import {
   AddTagsCommand,
   CreateListenerCommand,
@@ -25,7 +28,7 @@ import { FakeClock } from "../../src/core/clock.ts";
 import { Envelope } from "../../src/secrets/envelope.ts";
 import { loadMasterKey } from "../../src/secrets/master-key.ts";
 import { SqliteElbEngine } from "../../src/elb/sqlite-elb-engine.ts";
-import { REGION, type TestServer, aws, freePort, startTestServer, tempDir } from "../support/harness.ts";
+import { REGION, type TestServer, aws, freePort, startTestServer, tempDir, until } from "../support/harness.ts";
 
 let server: TestServer;
 before(async () => {
@@ -288,4 +291,35 @@ test("aws acm import-certificate with a self-signed certificate, and an HTTPS li
   await ok(["delete-listener", "--listener-arn", listener.ListenerArn]);
   const deleted = await aws(server, ["acm", "delete-certificate", "--certificate-arn", arn]);
   assert.equal(deleted.code, 0, `deleted once unused: ${deleted.stderr}`);
+});
+
+test("an HTTPS target group made with aws elbv2 reaches its target over TLS, health checks included", async (t) => {
+  const dir = tempDir("berth-tls-target-");
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=app.internal"], { stdio: "ignore" });
+  const seen: string[] = [];
+  const app = createHttpsServer({ cert: readFileSync(join(dir, "cert.pem")), key: readFileSync(join(dir, "key.pem")) }, (req, res) => {
+    seen.push(`${req.url} ${(req.socket as TLSSocket).getProtocol()}`);
+    res.end(`tls app ${req.url}`);
+  });
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", r));
+  t.after(() => {
+    app.closeAllConnections();
+    app.close();
+  });
+  const appPort = (app.address() as AddressInfo).port;
+  const lb = (await ok(["create-load-balancer", "--name", "tls-targets"])).LoadBalancers[0];
+  const tg = (await ok(["create-target-group", "--name", "tls-app", "--protocol", "HTTPS", "--port", "8443", "--target-type", "ip", "--health-check-path", "/health", "--health-check-interval-seconds", "5", "--health-check-timeout-seconds", "2", "--healthy-threshold-count", "2"])).TargetGroups[0];
+  assert.deepEqual([tg.Protocol, tg.HealthCheckProtocol], ["HTTPS", "HTTPS"], "an HTTPS group checks over HTTPS by default");
+  const port = await freePort();
+  await ok(["create-listener", "--load-balancer-arn", lb.LoadBalancerArn, "--protocol", "HTTP", "--port", String(port), "--default-actions", `Type=forward,TargetGroupArn=${tg.TargetGroupArn}`]);
+  await ok(["register-targets", "--target-group-arn", tg.TargetGroupArn, "--targets", `Id=127.0.0.1,Port=${appPort}`]);
+  await until("the TLS target turns healthy", async () => {
+    const health = (await ok(["describe-target-health", "--target-group-arn", tg.TargetGroupArn])).TargetHealthDescriptions;
+    return health[0]?.TargetHealth.State === "healthy" ? true : undefined;
+  });
+  const reply = await fetch(`http://127.0.0.1:${port}/orders`);
+  assert.deepEqual([reply.status, await reply.text()], [200, "tls app /orders"], "answered through the load balancer");
+  assert.ok(seen.includes("/health TLSv1.3"), `health checks came over TLS: ${seen.join(", ")}`);
+  assert.ok(seen.includes("/orders TLSv1.3"), `the request came over TLS: ${seen.join(", ")}`);
 });

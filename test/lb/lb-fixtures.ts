@@ -3,8 +3,12 @@
  * delay can be changed), snapshot builders with short health check intervals, a client that
  * returns status, headers and body, and a data plane that tests always close.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { silentLogger } from "../../src/core/logger.ts";
 import { LoadBalancerDataPlane, type LoadBalancerDataPlaneOptions } from "../../src/lb/load-balancer-data-plane.ts";
 import type { ActionSpec, HealthCheckSpec, LbSnapshot, ListenerSpec, LoadBalancerSpec, RuleSpec, TargetGroupSpec, TargetSpec } from "../../src/protocol/lb-protocol.ts";
@@ -64,6 +68,19 @@ export async function startBackend(name: string, port = 0): Promise<Backend> {
   await new Promise<void>((resolve) => backend.server.listen(port, "127.0.0.1", resolve));
   backend.port = (backend.server.address() as { port: number }).port;
   return backend;
+}
+
+/** A self-signed certificate and key for `cn` (openssl). */
+export function selfSigned(cn: string): { certificatePem: string; privateKeyPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), "berth-lb-cert-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", `/CN=${cn}`, "-addext", `subjectAltName=DNS:${cn}`], {
+      stdio: "ignore",
+    });
+    return { certificatePem: readFileSync(join(dir, "cert.pem"), "utf8"), privateKeyPem: readFileSync(join(dir, "key.pem"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export async function freePort(): Promise<number> {

@@ -5,28 +5,13 @@
  * its certificate by SNI.
  */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { request as httpsRequest } from "node:https";
 import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { test } from "node:test";
 import { WebSocket, WebSocketServer } from "ws";
-import { FAST_CHECK, forwardTo, freePort, listener, loadBalancer, newDataPlane, snapshot, target, targetGroup, until, untilState } from "./lb-fixtures.ts";
-
-function selfSigned(cn: string): { certificatePem: string; privateKeyPem: string } {
-  const dir = mkdtempSync(join(tmpdir(), "berth-lb-cert-"));
-  try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", `/CN=${cn}`, "-addext", `subjectAltName=DNS:${cn}`], {
-      stdio: "ignore",
-    });
-    return { certificatePem: readFileSync(join(dir, "cert.pem"), "utf8"), privateKeyPem: readFileSync(join(dir, "key.pem"), "utf8") };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import { FAST_CHECK, forwardTo, freePort, listener, loadBalancer, newDataPlane, selfSigned, snapshot, target, targetGroup, until, untilState } from "./lb-fixtures.ts";
 
 test("a WebSocket echoes through the ALB, and its draining target is drained only when it closes", async () => {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
