@@ -19,10 +19,9 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect, type Socket } from "node:net";
+import { connect } from "node:net";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { silentLogger } from "../src/core/logger.ts";
 import { LoadBalancerDataPlane } from "../src/lb/load-balancer-data-plane.ts";
@@ -38,8 +37,11 @@ const TARGET_KEEPALIVE_GAIN = 10;
 const OPEN_LOOP_CONNECTIONS = 64;
 
 const { values: flags } = parseArgs({
-  options: { seconds: { type: "string", default: "10" }, connections: { type: "string", default: "64" }, workers: { type: "string", default: "2" }, rounds: { type: "string", default: "2" } },
+  options: { seconds: { type: "string", default: "10" }, connections: { type: "string", default: "64" }, workers: { type: "string", default: "2" }, rounds: { type: "string", default: "2" }, rate: { type: "string" } },
 });
+// --rate R: skip the wrk rows and run the open loops at R (and R/2), for quick looks at latency.
+const fixedRate = flags.rate === undefined ? undefined : Number(flags.rate);
+if (fixedRate !== undefined && !(fixedRate > 0)) throw new Error("--rate must be a positive number");
 const [seconds, connections, workers, rounds] = [Number(flags.seconds), Number(flags.connections), Number(flags.workers), Number(flags.rounds)];
 if (![seconds, connections, workers, rounds].every((n) => Number.isInteger(n) && n >= 1)) throw new Error("--seconds, --connections, --workers and --rounds must be positive integers");
 
@@ -75,35 +77,61 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-async function startNginx(port: number): Promise<void> {
+/** The listening ports of one run. */
+interface Ports {
+  backend: number;
+  /** nginx's TLS server: the backend of the HTTPS target group rows. */
+  backendTls: number;
+  haproxy: number;
+  haproxyClose: number;
+  haproxyTls: number;
+  haproxyTlsClose: number;
+  berth: number;
+}
+
+/** nginx with one worker: plain HTTP on `backend`, the same over TLS (a self-signed RSA-2048 certificate, TLS 1.3) on `backendTls`. */
+async function startNginx(ports: Ports): Promise<void> {
+  const [cert, key] = [join(dir, "backend.crt"), join(dir, "backend.key")];
+  const openssl = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=backend.bench"], { stdio: "ignore" });
+  if (openssl.status !== 0) throw new Error("openssl req failed");
+  const answer = `  location / { default_type text/plain; return 200 "hello from the backend\\n"; }\n`;
   const conf = join(dir, "nginx.conf");
   writeFileSync(
     conf,
     `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
       `http {\n access_log off;\n keepalive_requests 10000000;\n keepalive_timeout 120s;\n client_body_temp_path ${dir};\n` +
-      ` server {\n  listen 127.0.0.1:${port};\n  location / { default_type text/plain; return 200 "hello from the backend\\n"; }\n }\n}\n`,
+      ` server {\n  listen 127.0.0.1:${ports.backend};\n${answer} }\n` +
+      ` server {\n  listen 127.0.0.1:${ports.backendTls} ssl;\n  ssl_certificate ${cert};\n  ssl_certificate_key ${key};\n  ssl_protocols TLSv1.2 TLSv1.3;\n${answer} }\n}\n`,
   );
   children.push(spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "nginx-error.log")], { stdio: "ignore" }));
-  await waitForPort(port);
+  await waitForPort(ports.backend);
 }
 
-/** HAProxy on `port`, and on `closePort` the same without server-side keep-alive (each request opens its own connection to the backend). */
-async function startHaproxy(port: number, closePort: number, backendPort: number): Promise<number> {
+/**
+ * HAProxy on `haproxy`; on `haproxyClose` the same without server-side keep-alive (each request
+ * opens its own connection to the backend); on the two TLS ports the same pair to nginx's TLS
+ * server (`ssl verify none`; HAProxy reuses TLS sessions with a server by default).
+ */
+async function startHaproxy(ports: Ports): Promise<number> {
   const conf = join(dir, "haproxy.cfg");
+  const pair = (name: string, port: number, closePort: number, server: string): string =>
+    `frontend fe_${name}\n  bind 127.0.0.1:${port}\n  default_backend be_${name}\n\nbackend be_${name}\n  server s1 ${server}\n\n` +
+    `frontend fe_${name}_close\n  bind 127.0.0.1:${closePort}\n  default_backend be_${name}_close\n\nbackend be_${name}_close\n  option http-server-close\n  http-reuse never\n  server s1 ${server}\n\n`;
   writeFileSync(
     conf,
     `global\n  nbthread 2\n  maxconn 4000\n\ndefaults\n  mode http\n  option http-keep-alive\n  option forwardfor\n  http-reuse always\n` +
       `  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  timeout http-keep-alive 60s\n\n` +
-      `frontend fe\n  bind 127.0.0.1:${port}\n  default_backend be\n\nbackend be\n  server s1 127.0.0.1:${backendPort}\n\n` +
-      `frontend fe_close\n  bind 127.0.0.1:${closePort}\n  default_backend be_close\n\nbackend be_close\n  option http-server-close\n  http-reuse never\n  server s1 127.0.0.1:${backendPort}\n`,
+      pair("plain", ports.haproxy, ports.haproxyClose, `127.0.0.1:${ports.backend}`) +
+      pair("tls", ports.haproxyTls, ports.haproxyTlsClose, `127.0.0.1:${ports.backendTls} ssl verify none`),
   );
   const haproxy = spawn("/usr/sbin/haproxy", ["-f", conf, "-db", "-q"], { stdio: ["ignore", "ignore", "inherit"] });
   children.push(haproxy);
-  await waitForPort(port);
+  await waitForPort(ports.haproxy);
   return haproxy.pid as number;
 }
 
-function albSnapshot(port: number, backendPort: number): LbSnapshot {
+/** One HTTP listener forwarding to one target group of one target: HTTP, or HTTPS (TLS to the target). */
+function albSnapshot(port: number, backendPort: number, protocol: "HTTP" | "HTTPS"): LbSnapshot {
   const account = "arn:aws:elasticloadbalancing:ap-south-1:123456789012";
   const group = `${account}:targetgroup/bench/0123456789abcdef`;
   return {
@@ -120,10 +148,10 @@ function albSnapshot(port: number, backendPort: number): LbSnapshot {
       {
         arn: group,
         name: "bench",
-        protocol: "HTTP",
+        protocol,
         port: 80,
         targetType: "ip",
-        healthCheck: { enabled: true, protocol: "HTTP", port: "traffic-port", path: "/", intervalSeconds: 5, timeoutSeconds: 2, healthyThreshold: 2, unhealthyThreshold: 2, httpCode: "200" },
+        healthCheck: { enabled: true, protocol, port: "traffic-port", path: "/", intervalSeconds: 5, timeoutSeconds: 2, healthyThreshold: 2, unhealthyThreshold: 2, httpCode: "200" },
         attributes: {},
         targets: [{ id: "127.0.0.1", port: backendPort, address: "127.0.0.1", state: "registered" }],
       },
@@ -132,10 +160,10 @@ function albSnapshot(port: number, backendPort: number): LbSnapshot {
   };
 }
 
-async function startBerth(port: number, backendPort: number, upstreamKeepAlive: boolean): Promise<LoadBalancerDataPlane> {
+async function startBerth(port: number, backendPort: number, upstreamKeepAlive: boolean, protocol: "HTTP" | "HTTPS" = "HTTP"): Promise<LoadBalancerDataPlane> {
   // The workers run the bundle's script, as under `berth up` (from src they would carry tsx's loader thread).
   const dp = new LoadBalancerDataPlane({ logger: silentLogger, workers, upstreamKeepAlive, workerScript: join(ROOT, "dist/lb-worker.js") });
-  await dp.apply(albSnapshot(port, backendPort));
+  await dp.apply(albSnapshot(port, backendPort, protocol));
   if (dp.listenerErrors().length > 0) throw new Error(JSON.stringify(dp.listenerErrors()));
   for (let i = 0; i < 100 && dp.targetHealth()[0]?.state !== "healthy"; i++) await sleep(50);
   return dp;
@@ -166,18 +194,15 @@ async function peak(port: number): Promise<WrkResult> {
   return wrk(port, seconds);
 }
 
-interface Conn {
-  socket: Socket;
-  start: number;
-  buffer: Buffer;
-}
-
 interface OpenLoop {
-  latencies: number[];
+  latencies: { p50: number; p99: number; max: number };
+  n: number;
   errors: number;
-  sent: number;
   /** CPU time the proxy's processes spent while latencies were recorded (ms). */
   cpuMs: number;
+  /** The generator's own CPU time per request (µs), and how late its writes were at p99 (ms). */
+  generatorUs: number;
+  lateP99: number;
 }
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"]).stdout?.toString().trim()) || 100;
@@ -227,122 +252,122 @@ function descendants(pid: number, marker = ""): number[] {
   });
 }
 
+/** bench/open-loop.c, compiled into the temp dir (gcc from Debian when missing). */
+function buildGenerator(): string {
+  if (!has("gcc")) {
+    const install = spawnSync("sh", ["-c", "apt-get install -y gcc libc6-dev || (apt-get update && apt-get install -y gcc libc6-dev)"], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    if (install.status !== 0) throw new Error("apt-get install gcc failed");
+  }
+  const out = join(dir, "open-loop");
+  const cc = spawnSync("gcc", ["-O2", "-Wall", "-o", out, join(ROOT, "bench/open-loop.c")], { stdio: "inherit" });
+  if (cc.status !== 0) throw new Error("gcc bench/open-loop.c failed");
+  return out;
+}
+
 /**
- * Fixed-rate open loop over raw keep-alive sockets: request i is due at t0 + i/rate. A latency
- * runs from the write, or from the due time when it had to wait for a free connection, to the
- * last byte of the reply (parsed by Content-Length).
+ * A fixed-rate open loop (bench/open-loop.c) against `port`: request i is due at t0 + i/rate on
+ * one of 64 keep-alive connections, and a latency runs from its due time to the last byte of the
+ * reply. The proxy's CPU time is read from /proc over the measured phase.
  */
-async function openLoop(port: number, rate: number, durationS: number, pids: number[]): Promise<OpenLoop> {
-  const result: OpenLoop = { latencies: [], errors: 0, sent: 0, cpuMs: 0 };
-  const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: berth-bench\r\n\r\n`);
-  const free: Conn[] = [];
-  const waiting: number[] = [];
-  let recording = false;
-  const conns = await Promise.all(
-    Array.from({ length: OPEN_LOOP_CONNECTIONS }, () => {
-      return new Promise<Conn>((resolve, reject) => {
-        const conn: Conn = { socket: connect({ host: "127.0.0.1", port }), start: 0, buffer: Buffer.alloc(0) };
-        conn.socket.setNoDelay(true);
-        conn.socket.once("connect", () => resolve(conn));
-        conn.socket.once("error", reject);
-        conn.socket.on("data", (chunk: Buffer) => {
-          conn.buffer = conn.buffer.length === 0 ? chunk : Buffer.concat([conn.buffer, chunk]);
-          const headerEnd = conn.buffer.indexOf("\r\n\r\n");
-          if (headerEnd === -1) return;
-          const head = conn.buffer.subarray(0, headerEnd).toString("latin1");
-          const length = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? NaN);
-          if (!Number.isFinite(length)) throw new Error(`reply without Content-Length: ${head}`);
-          if (conn.buffer.length < headerEnd + 4 + length) return;
-          conn.buffer = Buffer.alloc(0);
-          if (recording) {
-            if (head.startsWith("HTTP/1.1 200")) result.latencies.push(performance.now() - conn.start);
-            else result.errors++;
-          }
-          const due = waiting.shift();
-          if (due !== undefined) send(conn, due);
-          else free.push(conn);
-        });
+function openLoop(generator: string, port: number, rate: number, durationS: number, pids: number[]): Promise<OpenLoop> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(generator, [String(port), String(rate), String(WARMUP_S), String(durationS), String(OPEN_LOOP_CONNECTIONS)], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(child);
+    let out = "";
+    let cpuBefore = NaN;
+    let cpuAfter = NaN;
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (text: string) => {
+      out += text;
+      if (Number.isNaN(cpuBefore) && out.includes("measuring\n")) cpuBefore = cpuMs(pids);
+      if (Number.isNaN(cpuAfter) && out.includes("result ")) cpuAfter = cpuMs(pids);
+    });
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = /result (.*)/.exec(out)?.[1];
+      if (code !== 0 || !line) return reject(new Error(`open-loop exited ${code}: ${out}`));
+      const f = Object.fromEntries(line.split(" ").map((kv) => kv.split("=") as [string, string]));
+      resolve({
+        latencies: { p50: Number(f.p50), p99: Number(f.p99), max: Number(f.max) },
+        n: Number(f.n),
+        errors: Number(f.errors),
+        cpuMs: cpuAfter - cpuBefore,
+        generatorUs: Number(f.cpu_us),
+        lateP99: Number(f.late_p99),
       });
-    }),
-  );
-  free.push(...conns);
-  const send = (conn: Conn, start: number): void => {
-    conn.start = start;
-    result.sent++;
-    conn.socket.write(request);
-  };
-  const run = async (phaseS: number, record: boolean): Promise<void> => {
-    recording = record;
-    const t0 = performance.now();
-    const total = Math.floor(rate * phaseS);
-    let next = 0;
-    while (next < total) {
-      const now = performance.now();
-      while (next < total && t0 + (next * 1000) / rate <= now) {
-        const due = t0 + (next * 1000) / rate;
-        const conn = free.pop();
-        if (conn) send(conn, performance.now());
-        else waiting.push(due);
-        next++;
-      }
-      await sleep(1);
-    }
-    while (free.length < conns.length) await sleep(5);
-  };
-  await run(WARMUP_S, false);
-  const cpuBefore = cpuMs(pids);
-  await run(durationS, true);
-  result.cpuMs = cpuMs(pids) - cpuBefore;
-  for (const c of conns) c.socket.destroy();
-  return result;
+    });
+  });
 }
 
 type OpenLoopTarget = [name: string, port: number, pids: number[]];
 
 /** Open loops at `rate` against each target in turn, `--rounds` times; prints each one's best round (lowest p99). */
-async function openLoopTable(rate: number, what: string, targets: OpenLoopTarget[], judged: boolean): Promise<void> {
+async function openLoopTable(generator: string, rate: number, what: string, targets: OpenLoopTarget[], judged: boolean): Promise<void> {
   console.log(`\nOpen loop at ${rate} req/s (${what}), ${OPEN_LOOP_CONNECTIONS} keep-alive connections, ${seconds} s after ${WARMUP_S} s warm-up, best of ${rounds}:`);
-  console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  ${"CPU µs/req".padStart(10)}  errors`);
-  const bestLoop: Record<string, { sorted: number[]; errors: number; cpuUs: number }> = {};
+  console.log(`${"".padEnd(22)} ${"n".padStart(7)}  ${"p50 ms".padStart(7)}  ${"p99 ms".padStart(7)}  ${"max ms".padStart(7)}  ${"CPU µs/req".padStart(10)}  ${"gen µs/req".padStart(10)}  errors`);
+  const best: Record<string, OpenLoop> = {};
   for (let round = 0; round < rounds; round++) {
     for (const [name, port, pids] of targets) {
-      const r = await openLoop(port, rate, seconds, pids);
-      const sorted = r.latencies.sort((a, b) => a - b);
-      const prior = bestLoop[name];
-      if (!prior || pct(sorted, 99) < pct(prior.sorted, 99)) bestLoop[name] = { sorted, errors: r.errors, cpuUs: (r.cpuMs * 1000) / Math.max(1, sorted.length) };
+      const r = await openLoop(generator, port, rate, seconds, pids);
+      const prior = best[name];
+      if (!prior || r.latencies.p99 < prior.latencies.p99) best[name] = r;
     }
   }
-  const p99s: Record<string, number> = {};
+  const direct = best["direct to backend"]?.latencies.p99 ?? NaN;
   for (const [name] of targets) {
-    const { sorted, errors, cpuUs } = bestLoop[name] ?? { sorted: [], errors: 0, cpuUs: NaN };
-    p99s[name] = pct(sorted, 99);
+    const r = best[name];
+    if (!r) continue;
     let note = "";
     if (name !== "direct to backend") {
-      const added = pct(sorted, 99) - (p99s["direct to backend"] ?? 0);
+      const added = r.latencies.p99 - direct;
       const about = name === "Berth ALB" && judged ? ` (target ≤ ${TARGET_ADDED_P99_MS} ms): ${added <= TARGET_ADDED_P99_MS ? "PASS" : "MISS"}` : name === "Node pass-through" ? ` (floor: ${workers} Node processes copying bytes, a backend connection per client one)` : "";
       note = `   added p99 ${added.toFixed(2)} ms${about}`;
     }
-    const cpu = name === "direct to backend" ? "-" : cpuUs.toFixed(1);
-    console.log(`${name.padEnd(22)} ${String(sorted.length).padStart(7)}  ${ms(pct(sorted, 50))}  ${ms(pct(sorted, 99))}  ${ms(sorted[sorted.length - 1] ?? NaN)}  ${cpu.padStart(10)}  ${errors}${note}`);
+    const cpu = name === "direct to backend" ? "-" : ((r.cpuMs * 1000) / Math.max(1, r.n)).toFixed(1);
+    console.log(`${name.padEnd(22)} ${String(r.n).padStart(7)}  ${ms(r.latencies.p50)}  ${ms(r.latencies.p99)}  ${ms(r.latencies.max)}  ${cpu.padStart(10)}  ${r.generatorUs.toFixed(1).padStart(10)}  ${r.errors}${note}`);
   }
+  const late = Math.max(...Object.values(best).map((r) => r.lateP99));
+  if (late > 0.5) console.log(`note: the generator wrote requests up to ${late.toFixed(2)} ms after their due time at p99 (it waited for the CPU or a free connection); that wait is in the figures`);
 }
 
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
 const ms = (n: number): string => n.toFixed(2).padStart(7);
 
 async function main(): Promise<void> {
   ensureTools();
   ensureBuilt();
-  const [backendPort, haproxyPort, haproxyClosePort, berthPort, berthNoKaPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  await startNginx(backendPort);
-  const haproxyPid = await startHaproxy(haproxyPort, haproxyClosePort, backendPort);
-  const berth = await startBerth(berthPort, backendPort, true);
+  const [backend, backendTls, haproxy, haproxyClose, haproxyTls, haproxyTlsClose, berth] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const ports: Ports = { backend: backend!, backendTls: backendTls!, haproxy: haproxy!, haproxyClose: haproxyClose!, haproxyTls: haproxyTls!, haproxyTlsClose: haproxyTlsClose!, berth: berth! };
+  await startNginx(ports);
+  const haproxyPid = await startHaproxy(ports);
+  const generator = buildGenerator();
   console.log(`Load balancer benchmark: wrk -t2 -c${connections}, ${seconds} s per run after ${WARMUP_S} s warm-up, best of ${rounds} alternating rounds; backend nginx (1 worker) on loopback.`);
-  console.log(`Machine: ${availableParallelism()} vCPU (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Berth workers ${workers}.\n`);
+  console.log(`Machine: ${availableParallelism()} vCPU (${cpus()[0]?.model ?? "?"}), Node ${process.version}, Berth workers ${workers}.`);
+  const rate = fixedRate ?? Math.round((await peakRows(ports)) / 2);
+  const dp = await startBerth(ports.berth, ports.backend, true);
+  const pipePort = await freePort();
+  const pipe = spawn(process.execPath, [join(ROOT, "bench/pipe-proxy.mjs"), String(pipePort), String(ports.backend), String(workers)], { stdio: "inherit" });
+  children.push(pipe);
+  await waitForPort(pipePort);
+  // CPU per request: the proxy's processes only (Berth's workers, HAProxy, the pass-through's), from /proc.
+  const targets: OpenLoopTarget[] = [
+    ["direct to backend", ports.backend, []],
+    ["Berth ALB", ports.berth, descendants(process.pid, "lb-worker")],
+    ["HAProxy", ports.haproxy, [haproxyPid]],
+    ["Node pass-through", pipePort, [pipe.pid as number, ...descendants(pipe.pid as number)]],
+  ];
+  await openLoopTable(generator, rate, fixedRate ? "--rate" : "half Berth's peak: the target's rate", targets, fixedRate === undefined);
+  // For context: the same at half that rate, where the two vCPUs have room to spare.
+  await openLoopTable(generator, Math.round(rate / 2), fixedRate ? "half of --rate" : "a quarter of Berth's peak", targets, false);
+  await dp.close();
+}
+
+/** The wrk rows: peak requests/s of the backend, HAProxy and Berth, then the keep-alive guards; returns Berth's peak. */
+async function peakRows(ports: Ports): Promise<number> {
+  console.log("");
   const rows: [string, WrkResult][] = [];
   const show = (name: string, r: WrkResult, note = ""): void => {
     rows.push([name, r]);
-    console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}${r.errors ? `   ERRORS ${r.errors}` : ""}${note}`);
+    console.log(`${name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}${r.errors ? `   ERRORS ${r.errors}` : ""}${note}`);
   };
   const roundErrors: string[] = [];
   const best = async (port: number, previous: WrkResult | undefined): Promise<WrkResult> => {
@@ -350,53 +375,48 @@ async function main(): Promise<void> {
     if (r.errors) roundErrors.push(`port ${port}: ${r.errors}`);
     return previous && previous.rps >= r.rps ? previous : r;
   };
-  let direct: WrkResult | undefined;
-  let haproxy: WrkResult | undefined;
-  let berthPeak: WrkResult | undefined;
-  for (let round = 0; round < rounds; round++) {
-    direct = await best(backendPort, direct);
-    haproxy = await best(haproxyPort, haproxy);
-    berthPeak = await best(berthPort, berthPeak);
-  }
-  if (!direct || !haproxy || !berthPeak) throw new Error("no rounds");
-  show("direct to backend", direct);
-  show("HAProxy (nbthread 2)", haproxy);
-  const share = berthPeak.rps / haproxy.rps;
-  show(`Berth ALB (${workers} workers)`, berthPeak, `   ${(share * 100).toFixed(0)}% of HAProxy (target ≥ ${TARGET_SHARE * 100}%): ${share >= TARGET_SHARE ? "PASS" : "MISS"}`);
-  await berth.close();
-  const noKa = await startBerth(berthNoKaPort, backendPort, false);
-  let noKaPeak: WrkResult | undefined;
-  for (let round = 0; round < rounds; round++) noKaPeak = await best(berthNoKaPort, noKaPeak);
-  await noKa.close();
-  if (!noKaPeak) throw new Error("no rounds");
-  const gain = berthPeak.rps / noKaPeak.rps;
-  show("Berth ALB, upstream keep-alive off", noKaPeak, `   keep-alive gives ${gain.toFixed(1)}× (target ≥ ${TARGET_KEEPALIVE_GAIN}×): ${gain >= TARGET_KEEPALIVE_GAIN ? "PASS" : "MISS"}`);
-  // The same guard for HAProxy: what server-side keep-alive buys on loopback, for scale.
-  let haproxyClose: WrkResult | undefined;
-  for (let round = 0; round < rounds; round++) haproxyClose = await best(haproxyClosePort, haproxyClose);
-  if (haproxyClose) show("HAProxy, server keep-alive off", haproxyClose, `   keep-alive gives HAProxy ${(haproxy.rps / haproxyClose.rps).toFixed(1)}×`);
+  /** Best of `--rounds` for each port, the rounds alternating between them. */
+  const bestOf = async (...list: number[]): Promise<WrkResult[]> => {
+    const out: (WrkResult | undefined)[] = list.map(() => undefined);
+    for (let round = 0; round < rounds; round++) for (let i = 0; i < list.length; i++) out[i] = await best(list[i]!, out[i]);
+    return out as WrkResult[];
+  };
+  /** Berth on its own port with upstream keep-alive on or off, to a plain or TLS target; best of the rounds. */
+  const berthPeak = async (keepAlive: boolean, protocol: "HTTP" | "HTTPS"): Promise<WrkResult> => {
+    const dp = await startBerth(ports.berth, protocol === "HTTP" ? ports.backend : ports.backendTls, keepAlive, protocol);
+    const [r] = await bestOf(ports.berth);
+    await dp.close();
+    return r!;
+  };
+  const guard = (gain: number): string => `keep-alive gives ${gain.toFixed(1)}× (target ≥ ${TARGET_KEEPALIVE_GAIN}×): ${gain >= TARGET_KEEPALIVE_GAIN ? "PASS" : "MISS"}`;
 
-  const rate = Math.round(berthPeak.rps / 2);
-  const berthAgain = await startBerth(berthPort, backendPort, true);
-  const pipePort = await freePort();
-  const pipe = spawn(process.execPath, [join(ROOT, "bench/pipe-proxy.mjs"), String(pipePort), String(backendPort), String(workers)], { stdio: "inherit" });
-  children.push(pipe);
-  await waitForPort(pipePort);
-  // CPU per request: the proxy's processes only (Berth's workers, HAProxy, the pass-through's), from /proc.
-  const targets: OpenLoopTarget[] = [
-    ["direct to backend", backendPort, []],
-    ["Berth ALB", berthPort, descendants(process.pid, "lb-worker")],
-    ["HAProxy", haproxyPort, [haproxyPid]],
-    ["Node pass-through", pipePort, [pipe.pid as number, ...descendants(pipe.pid as number)]],
-  ];
-  await openLoopTable(rate, "half Berth's peak: the target's rate", targets, true);
-  // For context: the same at half that rate, where the two vCPUs have room to spare.
-  await openLoopTable(Math.round(rate / 2), "a quarter of Berth's peak", targets, false);
-  await berthAgain.close();
+  // Berth's peak alternates with the backend's and HAProxy's, on a data plane kept up for the rounds.
+  const dp = await startBerth(ports.berth, ports.backend, true);
+  const [direct, haproxy, berth] = await bestOf(ports.backend, ports.haproxy, ports.berth);
+  await dp.close();
+  show("direct to backend", direct!);
+  show("HAProxy (nbthread 2)", haproxy!);
+  const share = berth!.rps / haproxy!.rps;
+  show(`Berth ALB (${workers} workers)`, berth!, `   ${(share * 100).toFixed(0)}% of HAProxy (target ≥ ${TARGET_SHARE * 100}%): ${share >= TARGET_SHARE ? "PASS" : "MISS"}`);
+  const noKa = await berthPeak(false, "HTTP");
+  show("Berth ALB, upstream keep-alive off", noKa, `   ${guard(berth!.rps / noKa.rps)}`);
+  // The same guard for HAProxy: what server-side keep-alive buys on loopback, for scale.
+  const [haproxyClose] = await bestOf(ports.haproxyClose);
+  show("HAProxy, server keep-alive off", haproxyClose!, `   keep-alive gives HAProxy ${(haproxy!.rps / haproxyClose!.rps).toFixed(1)}×`);
+  // The guard where a connection costs what it does in production: an HTTPS target group (a TLS handshake per new connection).
+  const tls = await berthPeak(true, "HTTPS");
+  show("Berth ALB → HTTPS target", tls);
+  const tlsNoKa = await berthPeak(false, "HTTPS");
+  show("Berth ALB → HTTPS target, keep-alive off", tlsNoKa, `   ${guard(tls.rps / tlsNoKa.rps)}`);
+  const [haproxyTls, haproxyTlsClose] = await bestOf(ports.haproxyTls, ports.haproxyTlsClose);
+  show("HAProxy → TLS server", haproxyTls!);
+  show("HAProxy → TLS server, keep-alive off", haproxyTlsClose!, `   keep-alive gives HAProxy ${(haproxyTls!.rps / haproxyTlsClose!.rps).toFixed(1)}× (it resumes TLS sessions)`);
+
   if (rows.some(([, r]) => r.errors) || roundErrors.length > 0) {
     console.log(`\nwrk reported errors: ${roundErrors.join(" | ")}`);
     process.exitCode = 1;
   }
+  return berth!.rps;
 }
 
 await main();
