@@ -189,7 +189,7 @@ export class HttpListener {
 
   private forwardSpec(config: ListenerConfig, pool: TargetPool, setCookies: string[] | undefined): ForwardSpec {
     let shared = config.specs.get(pool.arn);
-    if (!shared || shared.tls !== pool.tls) {
+    if (!shared) {
       shared = { proto: config.proto, port: config.spec.port, idleMs: config.idleMs, lb: config.lb, tg: this.ctx.counters.tg(pool.arn), setCookies: NO_COOKIES, tls: pool.tls };
       config.specs.set(pool.arn, shared);
     }

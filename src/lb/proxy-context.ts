@@ -10,6 +10,7 @@ import type { Socket } from "node:net";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PoolTarget, TargetPool } from "./target-pool.ts";
+import { targetTls } from "./target-connect.ts";
 import { UpstreamPool } from "./upstream-client.ts";
 
 export interface LbCounters {
@@ -109,7 +110,7 @@ export class ProxyContext {
     let agent = this.agents.get(key);
     if (!agent) {
       const options = { keepAlive: this.upstreamKeepAlive, keepAliveMsecs: 1000, maxFreeSockets: 1024, scheduling: "lifo", timeout: 30_000 } as const;
-      agent = tls ? new HttpsAgent({ ...options, rejectUnauthorized: false }) : new Agent(options);
+      agent = tls ? new HttpsAgent({ ...options, ...targetTls(true) }) : new Agent(options);
       this.agents.set(key, agent);
     }
     return agent;

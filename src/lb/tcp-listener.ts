@@ -5,10 +5,11 @@
  * NLB does). Half-closes are carried across. A flow counts as in flight on its target until
  * both ends close; NLB's idle timeout for TCP is 350 s.
  */
-import { connect, createServer as createTcpServer, type Server, type Socket } from "node:net";
-import { type ConnectionOptions, createServer as createTlsServer, connect as tlsConnect } from "node:tls";
+import { createServer as createTcpServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import type { ListenerSpec, LoadBalancerSpec } from "../protocol/lb-protocol.ts";
 import type { LbCounters, ProxyContext } from "./proxy-context.ts";
+import { connectTarget } from "./target-connect.ts";
 import { type TlsMaterial, tlsServerOptions } from "./tls-contexts.ts";
 
 const NLB_IDLE_MS = 350_000;
@@ -56,9 +57,7 @@ export class TcpListener {
     target.inflight++;
     const tg = this.ctx.counters.tg(pool.arn);
     tg.requestCount++;
-    // node:tls takes allowHalfOpen as node:net does, though its types leave it out.
-    const tlsOptions: ConnectionOptions & { allowHalfOpen: boolean } = { host: target.address, port: target.port, allowHalfOpen: true, rejectUnauthorized: false };
-    const upstream = pool.tls ? tlsConnect(tlsOptions) : connect({ host: target.address, port: target.port, allowHalfOpen: true });
+    const upstream = connectTarget(target.address, target.port, { tls: pool.tls, http: false, allowHalfOpen: true });
     this.ctx.tunnels.add(pool.arn, target, client);
     let closed = 0;
     const onClose = (): void => {

@@ -7,8 +7,8 @@
  * node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import { MalformedResponse, type ResponseHead, readResponseHead } from "./response-head.ts";
+import { connectTarget } from "./target-connect.ts";
 
 /** What the proxy side of one exchange does with the response. */
 export interface UpstreamExchange {
@@ -92,7 +92,7 @@ class Conn implements UpstreamHandle {
   ) {
     if (tls) {
       // node:tls has no `onread`: a TLS connection's chunks are its own.
-      this.socket = tlsConnect({ host, port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
+      this.socket = connectTarget(host, port, { tls: true, http: true });
       this.socket.setNoDelay(true);
       this.socket.on("data", (chunk: Buffer) => this.data(chunk));
     } else {

@@ -6,11 +6,11 @@
  * reported drained while a WebSocket is open.
  */
 import type { IncomingMessage } from "node:http";
-import { connect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
 import { writeRawElbPage } from "./alb-responses.ts";
 import { forwardedHeaders } from "./http-proxy.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
+import { connectTarget } from "./target-connect.ts";
 import type { PoolTarget } from "./target-pool.ts";
 
 export interface TunnelSpec {
@@ -36,7 +36,7 @@ export function tunnel(ctx: ProxyContext, req: IncomingMessage, client: Socket, 
   }
   target.inflight++;
   spec.tg.requestCount++;
-  const upstream = spec.tls ? tlsConnect({ host: target.address, port: target.port, rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] }) : connect({ host: target.address, port: target.port });
+  const upstream = connectTarget(target.address, target.port, { tls: spec.tls, http: true });
   let connected = false;
   let done = false;
   const finish = (): void => {
