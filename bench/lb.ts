@@ -3,8 +3,10 @@
  * HAProxy (Debian's, `nbthread 2`, `http-reuse always`), in front of the same nginx backend, in
  * one run. wrk (2 threads, 64 keep-alive connections) gives peak requests/s for the backend alone,
  * HAProxy, Berth, and Berth with upstream keep-alive off (the guard that pooling is in use), and
- * HAProxy without server-side keep-alive (the same guard for HAProxy, for scale).
- * Then an open-loop generator (below: fixed rate, raw keep-alive sockets) at half Berth's peak
+ * HAProxy without server-side keep-alive (the same guard for HAProxy, for scale); then both again
+ * to nginx's TLS server (Berth through an HTTPS target group), where a new connection costs a
+ * TLS handshake. Then an open-loop generator (bench/open-loop.c, compiled with gcc: fixed rate,
+ * keep-alive connections, latency from each request's due time) at half Berth's peak
  * gives p50/p99 straight to the backend and through each proxy: Berth's added p99 is its p99 minus
  * the direct p99; beside it, the CPU time per request of each proxy's processes (from /proc).
  * The same again at a quarter of Berth's peak, for context: the box then has room to spare. Next to them, as a floor, a bare Node pass-through (bench/pipe-proxy.mjs: as
@@ -15,7 +17,7 @@
  * The box is shared, so HAProxy and Berth are measured in alternating rounds (`--rounds`, 2 by
  * default) and each row shows its best round (the open loop: the lowest p99 of the rounds).
  *
- *   node --import tsx bench/lb.ts [--seconds 10] [--connections 64] [--workers 2] [--rounds 2]
+ *   node --import tsx bench/lb.ts [--seconds 10] [--connections 64] [--workers 2] [--rounds 2] [--rate R]
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -89,15 +89,14 @@ static long reply_length(struct conn *c, int *ok) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 6 && argc != 7) {
-    fprintf(stderr, "usage: open-loop PORT RATE WARMUP_S SECONDS CONNECTIONS [TICK_US]\n");
+  if (argc != 6) {
+    fprintf(stderr, "usage: open-loop PORT RATE WARMUP_S SECONDS CONNECTIONS\n");
     return 2;
   }
   int port = atoi(argv[1]);
   double rate = atof(argv[2]);
   double warmup = atof(argv[3]), seconds = atof(argv[4]);
   int nconn = atoi(argv[5]);
-  int64_t tick = argc > 6 ? atoll(argv[6]) * 1000 : 0; /* optional: batch the sends into ticks of TICK_US */
   char request[256];
   int reqlen = snprintf(request, sizeof request, "GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: berth-bench\r\n\r\n", port);
 
@@ -153,12 +152,8 @@ int main(int argc, char **argv) {
       if (c->slot >= 0) late[nlate++] = now_ns() - c->due;
     }
     if (next >= all_n && qhead == qtail && answered == all_n) break;
-    /* Wake at the tick boundary at or after the next due time: the requests due in one tick go out together. */
-    int64_t wait_ns = 100000000;
-    if (next < all_n) {
-      int64_t due = (int64_t)(next * interval);
-      wait_ns = t0 + (tick > 0 ? (due + tick - 1) / tick * tick : due) - now_ns();
-    }
+    /* Sleep until the next request is due, or a reply arrives. */
+    int64_t wait_ns = next < all_n ? t0 + (int64_t)(next * interval) - now_ns() : 100000000;
     if (wait_ns < 0) wait_ns = 0;
     struct timespec timeout = {.tv_sec = wait_ns / 1000000000, .tv_nsec = wait_ns % 1000000000};
     struct epoll_event events[64];
