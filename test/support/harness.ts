@@ -6,7 +6,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { DescribeTasksCommand, ECSClient, type Task } from "@aws-sdk/client-ecs";
+import { DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, type Task } from "@aws-sdk/client-ecs";
 import { type Logger, silentLogger } from "../../src/core/logger.ts";
 import type { Identity } from "../../src/server/identity.ts";
 import { loadOrCreateIdentity } from "../../src/server/identity.ts";
@@ -167,7 +167,11 @@ export async function spawnBerth(dataDir: string, port: number, extraArgs: strin
     if (child.exitCode !== null) throw new Error(`berth up exited with ${child.exitCode}: ${output}`);
     try {
       const res = await fetch(`${url}/_berth/health`);
-      if (res.ok) return { url, child, identity: loadOrCreateIdentity(dataDir) };
+      if (res.ok) {
+        const proc = { url, child, identity: loadOrCreateIdentity(dataDir) };
+        if (!extraArgs.includes("--no-agent")) await untilAgentJoined(proc);
+        return proc;
+      }
     } catch {
       // not listening yet
     }
@@ -175,6 +179,24 @@ export async function spawnBerth(dataDir: string, port: number, extraArgs: strin
   }
   child.kill("SIGKILL");
   throw new Error(`berth up did not answer: ${output}`);
+}
+
+/**
+ * `berth up` answers before its embedded agent has joined `default` (joining creates the
+ * cluster), and a freshly started Docker can keep the agent a while: a RunTask in between finds
+ * no cluster. Tests start once the host's container instance is listed.
+ */
+function untilAgentJoined(proc: BerthProcess): Promise<true> {
+  const client = ecsClient(proc);
+  return until("the host's agent to join the default cluster", async () => {
+    try {
+      const listed = await client.send(new ListContainerInstancesCommand({ cluster: "default" }));
+      return (listed.containerInstanceArns?.length ?? 0) > 0 ? true : undefined;
+    } catch {
+      // ClusterNotFoundException until the agent has joined.
+      return undefined;
+    }
+  });
 }
 
 export function killHard(proc: BerthProcess): Promise<void> {
