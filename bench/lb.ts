@@ -21,6 +21,7 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
 import { connect } from "node:net";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -84,6 +85,8 @@ interface Ports {
   backend: number;
   /** nginx's TLS server: the backend of the HTTPS target group rows. */
   backendTls: number;
+  /** nginx's stub_status: connections accepted and requests served, both servers together. */
+  backendStatus: number;
   haproxy: number;
   haproxyClose: number;
   haproxyTls: number;
@@ -91,7 +94,7 @@ interface Ports {
   berth: number;
 }
 
-/** nginx with one worker: plain HTTP on `backend`, the same over TLS (a self-signed RSA-2048 certificate, TLS 1.3) on `backendTls`. */
+/** nginx with one worker: plain HTTP on `backend`, the same over TLS (a self-signed RSA-2048 certificate, TLS 1.3) on `backendTls`, its counters on `backendStatus`. */
 async function startNginx(ports: Ports): Promise<void> {
   const [cert, key] = [join(dir, "backend.crt"), join(dir, "backend.key")];
   const openssl = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=backend.bench"], { stdio: "ignore" });
@@ -103,7 +106,8 @@ async function startNginx(ports: Ports): Promise<void> {
     `worker_processes 1;\ndaemon off;\npid ${dir}/nginx.pid;\nerror_log ${dir}/nginx-error.log;\nevents { worker_connections 4096; }\n` +
       `http {\n access_log off;\n keepalive_requests 10000000;\n keepalive_timeout 120s;\n client_body_temp_path ${dir};\n` +
       ` server {\n  listen 127.0.0.1:${ports.backend};\n${answer} }\n` +
-      ` server {\n  listen 127.0.0.1:${ports.backendTls} ssl;\n  ssl_certificate ${cert};\n  ssl_certificate_key ${key};\n  ssl_protocols TLSv1.2 TLSv1.3;\n${answer} }\n}\n`,
+      ` server {\n  listen 127.0.0.1:${ports.backendTls} ssl;\n  ssl_certificate ${cert};\n  ssl_certificate_key ${key};\n  ssl_protocols TLSv1.2 TLSv1.3;\n${answer} }\n` +
+      ` server {\n  listen 127.0.0.1:${ports.backendStatus};\n  location / { stub_status; }\n }\n}\n`,
   );
   children.push(spawn("/usr/sbin/nginx", ["-p", dir, "-c", conf, "-e", join(dir, "nginx-error.log")], { stdio: "ignore" }));
   await waitForPort(ports.backend);
@@ -176,6 +180,8 @@ interface WrkResult {
   p50: string;
   p99: string;
   errors: string;
+  /** Connections the backend accepted per 1,000 requests it served over the warm-up and the run. */
+  backendConnsPer1k?: number;
 }
 
 function wrk(port: number, durationS: number): Promise<WrkResult> {
@@ -191,9 +197,32 @@ function wrk(port: number, durationS: number): Promise<WrkResult> {
   });
 }
 
-async function peak(port: number): Promise<WrkResult> {
+/** nginx's counters so far: connections accepted and requests served (stub_status). */
+function backendCounters(statusPort: number): Promise<{ accepts: number; requests: number }> {
+  return new Promise((resolve, reject) => {
+    get({ host: "127.0.0.1", port: statusPort, path: "/", agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        // "Active connections: 1 \nserver accepts handled requests\n 12 12 40 \n..."
+        const [accepts, , requests] = (/accepts handled requests\s+(\d+) (\d+) (\d+)/.exec(body) ?? []).slice(1).map(Number);
+        if (accepts === undefined || requests === undefined) return reject(new Error(`nginx stub_status: ${body}`));
+        resolve({ accepts, requests });
+      });
+    }).on("error", reject);
+  });
+}
+
+/** Peak requests/s on `port` after a warm-up, with the backend's new connections per 1,000 requests over both. */
+async function peak(port: number, statusPort: number): Promise<WrkResult> {
+  const before = await backendCounters(statusPort);
   await wrk(port, WARMUP_S);
-  return wrk(port, seconds);
+  const r = await wrk(port, seconds);
+  const after = await backendCounters(statusPort);
+  // Less the status request itself: one connection, one request.
+  const [accepts, requests] = [after.accepts - before.accepts - 1, after.requests - before.requests - 1];
+  return { ...r, backendConnsPer1k: (accepts * 1000) / Math.max(1, requests) };
 }
 
 interface OpenLoop {
@@ -337,8 +366,8 @@ const ms = (n: number): string => n.toFixed(2).padStart(7);
 async function main(): Promise<void> {
   ensureTools();
   ensureBuilt();
-  const [backend, backendTls, haproxy, haproxyClose, haproxyTls, haproxyTlsClose, berth] = await Promise.all(Array.from({ length: 7 }, () => freePort()));
-  const ports: Ports = { backend: backend!, backendTls: backendTls!, haproxy: haproxy!, haproxyClose: haproxyClose!, haproxyTls: haproxyTls!, haproxyTlsClose: haproxyTlsClose!, berth: berth! };
+  const [backend, backendTls, backendStatus, haproxy, haproxyClose, haproxyTls, haproxyTlsClose, berth] = await Promise.all(Array.from({ length: 8 }, () => freePort()));
+  const ports: Ports = { backend: backend!, backendTls: backendTls!, backendStatus: backendStatus!, haproxy: haproxy!, haproxyClose: haproxyClose!, haproxyTls: haproxyTls!, haproxyTlsClose: haproxyTlsClose!, berth: berth! };
   await startNginx(ports);
   const haproxyPid = await startHaproxy(ports);
   const generator = buildGenerator();
@@ -365,15 +394,16 @@ async function main(): Promise<void> {
 
 /** The wrk rows: peak requests/s of the backend, HAProxy and Berth, then the keep-alive guards; returns Berth's peak. */
 async function peakRows(ports: Ports): Promise<number> {
-  console.log("");
+  console.log(`\n${"".padEnd(40)} ${"".padStart(14)}   ${"".padStart(12)}   ${"".padStart(12)}   backend connections per 1,000 requests`);
   const rows: [string, WrkResult][] = [];
   const show = (name: string, r: WrkResult, note = ""): void => {
     rows.push([name, r]);
-    console.log(`${name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}${r.errors ? `   ERRORS ${r.errors}` : ""}${note}`);
+    const conns = r.backendConnsPer1k === undefined ? "" : r.backendConnsPer1k.toFixed(r.backendConnsPer1k < 10 ? 2 : 0);
+    console.log(`${name.padEnd(40)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.padStart(8)}   p99 ${r.p99.padStart(8)}   ${conns.padStart(6)}${r.errors ? `   ERRORS ${r.errors}` : ""}${note}`);
   };
   const roundErrors: string[] = [];
   const best = async (port: number, previous: WrkResult | undefined): Promise<WrkResult> => {
-    const r = await peak(port);
+    const r = await peak(port, ports.backendStatus);
     if (r.errors) roundErrors.push(`port ${port}: ${r.errors}`);
     return previous && previous.rps >= r.rps ? previous : r;
   };
