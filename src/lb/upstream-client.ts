@@ -3,10 +3,11 @@
  * HTTPS target group, the target's certificate not verified, as ALB does) with its own
  * keep-alive pool (LIFO): the caller gives the whole request head, this module sends it in one
  * write, reads the response head in place (response-head.ts; 1xx skipped) and hands the body
- * over as it arrives, framed by Content-Length, chunked or until close. It exists because
+ * over as it arrives, framed by Content-Length, chunked (chunked-decoder.ts) or until close. It exists because
  * node:http's ClientRequest/IncomingMessage/Agent layers were most of the proxy's cost. Requests with a body, and anything unusual, stay on node:http (http-proxy.ts decides).
  */
 import { connect, type Socket } from "node:net";
+import { ChunkedDecoder } from "./chunked-decoder.ts";
 import { MalformedResponse, type ResponseHead, readResponseHead } from "./response-head.ts";
 import { connectTarget } from "./target-connect.ts";
 
@@ -60,13 +61,6 @@ const enum State {
   UntilClose,
 }
 
-const enum Chunk {
-  Size,
-  Data,
-  DataEnd,
-  Trailer,
-}
-
 /** One connection to the target; parses one response at a time. */
 class Conn implements UpstreamHandle {
   readonly socket: Socket;
@@ -75,8 +69,7 @@ class Conn implements UpstreamHandle {
   state = State.Idle;
   private pending: Buffer | undefined;
   private remaining = 0;
-  private chunkState = Chunk.Size;
-  private line = "";
+  private chunks = new ChunkedDecoder();
   private keepAlive = false;
   private answered = false;
   private timeoutMs = 0;
@@ -228,8 +221,7 @@ class Conn implements UpstreamHandle {
     } else if (te) {
       if (chunked) {
         this.state = State.Chunked;
-        this.chunkState = Chunk.Size;
-        this.line = "";
+        this.chunks.reset();
       } else {
         this.state = State.UntilClose;
         this.keepAlive = false;
@@ -246,54 +238,8 @@ class Conn implements UpstreamHandle {
 
   private chunked(data: Buffer): void {
     const out: Buffer[] = [];
-    let i = 0;
-    while (i < data.length) {
-      switch (this.chunkState) {
-        case Chunk.Size:
-        case Chunk.Trailer:
-        case Chunk.DataEnd: {
-          const nl = data.indexOf(10, i);
-          const piece = data.toString("latin1", i, nl === -1 ? data.length : nl);
-          if (this.line.length + piece.length > 8192) throw new MalformedResponse("chunk line too long");
-          this.line += piece;
-          if (nl === -1) {
-            i = data.length;
-            break;
-          }
-          i = nl + 1;
-          const line = this.line.endsWith("\r") ? this.line.slice(0, -1) : this.line;
-          this.line = "";
-          if (this.chunkState === Chunk.DataEnd) {
-            if (line !== "") throw new MalformedResponse("chunk without CRLF");
-            this.chunkState = Chunk.Size;
-          } else if (this.chunkState === Chunk.Size) {
-            const semi = line.indexOf(";");
-            const hex = (semi === -1 ? line : line.slice(0, semi)).trim();
-            if (!/^[0-9a-fA-F]{1,12}$/.test(hex)) throw new MalformedResponse("bad chunk size");
-            const size = parseInt(hex, 16);
-            if (size === 0) this.chunkState = Chunk.Trailer;
-            else {
-              this.remaining = size;
-              this.chunkState = Chunk.Data;
-            }
-          } else if (line === "") {
-            // The end of the trailers, and of the response.
-            this.flush(out, true, i < data.length);
-            return;
-          }
-          break;
-        }
-        case Chunk.Data: {
-          const take = Math.min(this.remaining, data.length - i);
-          out.push(data.subarray(i, i + take));
-          i += take;
-          this.remaining -= take;
-          if (this.remaining === 0) this.chunkState = Chunk.DataEnd;
-          break;
-        }
-      }
-    }
-    this.flush(out, false, false);
+    const end = this.chunks.decode(data, out);
+    this.flush(out, end !== -1, end !== -1 && end < data.length);
   }
 
   private flush(out: Buffer[], last: boolean, extra: boolean): void {
