@@ -21,7 +21,6 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { get } from "node:http";
 import { connect } from "node:net";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,7 +28,7 @@ import { parseArgs } from "node:util";
 import { silentLogger } from "../src/core/logger.ts";
 import { LoadBalancerDataPlane } from "../src/lb/load-balancer-data-plane.ts";
 import type { LbSnapshot } from "../src/protocol/lb-protocol.ts";
-import { freePort } from "../test/lb/lb-fixtures.ts";
+import { freePort, get } from "../test/lb/lb-fixtures.ts";
 import { ROOT } from "../test/support/harness.ts";
 import { ensureBuilt } from "./support.ts";
 
@@ -197,21 +196,13 @@ function wrk(port: number, durationS: number): Promise<WrkResult> {
   });
 }
 
-/** nginx's counters so far: connections accepted and requests served (stub_status). */
-function backendCounters(statusPort: number): Promise<{ accepts: number; requests: number }> {
-  return new Promise((resolve, reject) => {
-    get({ host: "127.0.0.1", port: statusPort, path: "/", agent: false }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => {
-        // "Active connections: 1 \nserver accepts handled requests\n 12 12 40 \n..."
-        const [accepts, , requests] = (/accepts handled requests\s+(\d+) (\d+) (\d+)/.exec(body) ?? []).slice(1).map(Number);
-        if (accepts === undefined || requests === undefined) return reject(new Error(`nginx stub_status: ${body}`));
-        resolve({ accepts, requests });
-      });
-    }).on("error", reject);
-  });
+/** nginx's counters so far: connections accepted and requests served (stub_status, on a connection of its own). */
+async function backendCounters(statusPort: number): Promise<{ accepts: number; requests: number }> {
+  const { body } = await get(statusPort, "/", {}, false);
+  // "Active connections: 1 \nserver accepts handled requests\n 12 12 40 \n..."
+  const [accepts, , requests] = (/accepts handled requests\s+(\d+) (\d+) (\d+)/.exec(body) ?? []).slice(1).map(Number);
+  if (accepts === undefined || requests === undefined) throw new Error(`nginx stub_status: ${body}`);
+  return { accepts, requests };
 }
 
 /** Peak requests/s on `port` after a warm-up, with the backend's new connections per 1,000 requests over both. */
