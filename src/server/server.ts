@@ -18,7 +18,7 @@ import { stsService } from "../api/sts/sts-service.ts";
 import { systemClock } from "../core/clock.ts";
 import { randomIds } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
-import { AgentSignals, expireStoppedTasks, sweepAgents } from "../control/agents.ts";
+import { AgentSignals } from "../control/agents.ts";
 import { ServiceController } from "../controllers/service-controller.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
@@ -30,7 +30,9 @@ import { SqliteElbEngine } from "../elb/sqlite-elb-engine.ts";
 import { LoadBalancerDataPlane } from "../lb/load-balancer-data-plane.ts";
 import type { MetricsStore } from "../domain/metrics.ts";
 import { SqliteMetricsStore } from "../metrics/sqlite-metrics-store.ts";
+import { startHousekeeping } from "./housekeeping.ts";
 import { LbMetricsRecorder } from "./lb-metrics.ts";
+import { connectLoadBalancing } from "./load-balancing.ts";
 import { iamService } from "../api/iam/iam-service.ts";
 import { SqliteIamEngine } from "../iam/sqlite-iam-engine.ts";
 import { secretsManagerService } from "../api/secretsmanager/secretsmanager-service.ts";
@@ -120,13 +122,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const stopLoadBalancing = connectLoadBalancing(elb, dataPlane, config.logger);
   const metrics = new SqliteMetricsStore({ path: join(config.dataDir, "metrics.db") });
   const recorder = new LbMetricsRecorder(() => dataPlane.metrics(), metrics);
-  const metricsTimer = setInterval(() => {
-    const now = Date.now();
-    recorder.sample(now).catch((e: unknown) => config.logger.warn("metrics sample failed", { error: String(e) }));
-    // CloudWatch keeps one-minute datapoints for 15 days.
-    metrics.expire(now - 15 * 86_400_000).catch(() => undefined);
-  }, config.metricsPeriodMs ?? 60_000);
-  metricsTimer.unref();
   const services = new ServiceController({
     deps,
     notifyAgent: signals.notify,
@@ -174,30 +169,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const port = (http.address() as AddressInfo).port;
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
 
-  const retention = config.stoppedTaskRetentionMs ?? 60 * 60_000;
-  const sweeps = setInterval(() => {
-    // Housekeeping only: a failed sweep is retried on the next tick.
-    sweepAgents(deps).catch((e: unknown) => config.logger.warn("agent sweep failed", { error: String(e) }));
-    expireStoppedTasks(deps, retention).catch((e: unknown) => config.logger.warn("task expiry failed", { error: String(e) }));
-  }, 5_000);
-  sweeps.unref();
-  // Log retention is enforced in batches once a minute; a failed round is retried the next.
-  const logRetention = setInterval(() => {
-    logs.enforceRetention(Date.now()).catch((e: unknown) => config.logger.warn("log retention failed", { error: String(e) }));
-  }, 60_000);
-  logRetention.unref();
-  // Once a minute: start due rotations and purge secrets past their recovery window; failures retry later.
-  const secretsHousekeeping = setInterval(() => {
-    const now = Date.now();
-    secrets.secrets.purgeDeleted(now).catch((e: unknown) => config.logger.warn("secret purge failed", { error: String(e) }));
-    secrets.secrets
-      .dueRotations(now)
-      .then((due) => {
-        for (const d of due) secrets.secrets.rotate(d.scope, d.arn).catch(() => undefined); // the engine logs failures
-      })
-      .catch((e: unknown) => config.logger.warn("rotation scan failed", { error: String(e) }));
-  }, 60_000);
-  secretsHousekeeping.unref();
+  const stopHousekeeping = startHousekeeping({
+    deps,
+    logs,
+    secrets: secrets.secrets,
+    metrics,
+    recorder,
+    logger: config.logger,
+    stoppedTaskRetentionMs: config.stoppedTaskRetentionMs ?? 60 * 60_000,
+    metricsPeriodMs: config.metricsPeriodMs ?? 60_000,
+  });
   services.start();
 
   let agent: Agent | undefined;
@@ -228,9 +209,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     agentToken,
     metrics,
     async close() {
-      clearInterval(sweeps);
-      clearInterval(logRetention);
-      clearInterval(secretsHousekeeping);
+      stopHousekeeping();
       services.stop();
       await agent?.stop();
       await new Promise<void>((resolve) => {
@@ -239,7 +218,6 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       });
       await store.close();
       await logs.close();
-      clearInterval(metricsTimer);
       await stopLoadBalancing();
       await dataPlane.close();
       await elb.close();
@@ -250,35 +228,4 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   };
   if (agent) running.agent = agent;
   return running;
-}
-
-/**
- * The ELBv2 control plane drives the data plane with whole snapshots (coalesced: at most one
- * apply runs, the newest snapshot wins) and takes back target health; once a second it also
- * completes deregistrations whose delay has passed. Returns the function that stops this.
- */
-function connectLoadBalancing(elb: SqliteElbEngine, dataPlane: LoadBalancerDataPlane, logger: Logger): () => Promise<void> {
-  let applying: Promise<void> = Promise.resolve();
-  let queued = false;
-  const push = (): void => {
-    if (queued) return;
-    queued = true;
-    applying = applying.then(async () => {
-      queued = false;
-      await dataPlane.apply(elb.snapshot()).catch((e: unknown) => logger.warn("load balancer update failed", { error: String(e) }));
-    });
-  };
-  const unsubscribe = elb.onChange(push);
-  dataPlane.onHealthChange(() => elb.applyHealth(dataPlane.targetHealth()));
-  const ticker = setInterval(() => {
-    elb.tick(Date.now());
-    elb.applyHealth(dataPlane.targetHealth());
-  }, 1000);
-  ticker.unref();
-  push();
-  return async () => {
-    clearInterval(ticker);
-    unsubscribe();
-    await applying;
-  };
 }
