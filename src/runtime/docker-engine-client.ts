@@ -2,7 +2,7 @@
  * HTTP plumbing for the Docker Engine API over a unix socket: requests pinned to one API
  * version on a keep-alive agent, engine failures turned into RuntimeErrors, and the two
  * stream formats the engine speaks (JSON lines, and the 8-byte multiplexed log frames).
- * It knows no Engine resources; docker-runtime.ts does.
+ * It knows no Engine resources; docker-runtime.ts (with docker-logs.ts, docker-events.ts) does.
  */
 import http from "node:http";
 import { StringDecoder } from "node:string_decoder";

@@ -4,7 +4,7 @@
  * for HTTP; under load that costs the daemon about as much CPU as the writers. With four busy
  * writers on a 2-vCPU host, a bare follower of the endpoint saw a p99 delay of about 4 s and a
  * bare reader of the file about 1 s (bench/logs.ts prints the latter as its floor).
- * DockerRuntime.logs uses the file when it can open it and the endpoint otherwise.
+ * DockerRuntime.logs (docker-logs.ts) uses the file when it can open it and the endpoint otherwise.
  *
  * The file holds one JSON entry per line: {"log": "text\n", "stream": "stdout", "time": "RFC 3339
  * nano"}. Docker splits a line longer than 16 KiB into entries whose text lacks the newline;

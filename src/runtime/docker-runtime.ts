@@ -1,23 +1,15 @@
 /**
  * DockerRuntime: the Runtime port on a Docker Engine (API 1.41) reached over its unix socket.
  * It owns the choice of endpoints and how their statuses and streams mean success or failure;
- * the wire shapes live in docker-mapping.ts and the HTTP plumbing in docker-engine-client.ts.
+ * the wire shapes live in docker-mapping.ts, the HTTP plumbing in docker-engine-client.ts, log
+ * reading in docker-logs.ts and the event stream with its reconnects in docker-events.ts.
  * It never invents state: everything it returns was just read from the engine.
  */
 import { silentLogger, type Logger } from "../core/logger.ts";
-import { DockerEngineClient, LogDemuxer, engineError, readLines, type EngineRequest } from "./docker-engine-client.ts";
-import { type LogFileRead, readJsonLogFile } from "./docker-log-file.ts";
-import {
-  containerState,
-  createBody,
-  engineTimestamp,
-  imageInfo,
-  logTimeParser,
-  pullParams,
-  refPath,
-  runtimeEvent,
-  type EventJson,
-} from "./docker-mapping.ts";
+import { DockerEngineClient, engineError, readLines, type EngineRequest } from "./docker-engine-client.ts";
+import { followEngineEvents } from "./docker-events.ts";
+import { readContainerLogs } from "./docker-logs.ts";
+import { containerState, createBody, imageInfo, pullParams, refPath } from "./docker-mapping.ts";
 import {
   RuntimeError,
   RuntimeErrorKind,
@@ -48,13 +40,7 @@ export interface DockerRuntimeOptions {
   logFiles?: boolean;
 }
 
-const EVENT_FILTERS = JSON.stringify({
-  type: ["container"],
-  event: ["start", "die", "oom", "health_status", "destroy", "stop", "kill"],
-});
 const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
-const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 5_000;
 
 const id = (value: string): string => encodeURIComponent(value);
 
@@ -198,55 +184,8 @@ export class DockerRuntime implements Runtime {
     return states.filter((s): s is ContainerState => s !== undefined);
   }
 
-  async events(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): Promise<void> {
-    // Resume point: the engine replays buffered events at or after `since`, so the first
-    // connection also catches events between this call and the subscription.
-    let sinceMs = Date.now();
-    let seenAtSince = new Set<string>();
-    let delay = RECONNECT_MIN_MS;
-    while (!signal.aborted) {
-      try {
-        const res = await this.client.open({
-          method: "GET",
-          path: "/events",
-          query: { since: engineTimestamp(sinceMs), filters: EVENT_FILTERS },
-          signal,
-          timeoutMs: 0,
-        });
-        if (res.statusCode !== 200) {
-          const chunks: Buffer[] = [];
-          for await (const c of res) chunks.push(c as Buffer);
-          throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, "events");
-        }
-        delay = RECONNECT_MIN_MS;
-        await readLines(
-          res,
-          (line) => {
-            if (line.trim().length === 0) return;
-            const json = JSON.parse(line) as EventJson;
-            const timeMs = json.timeNano !== undefined ? Math.floor(json.timeNano / 1e6) : (json.time ?? 0) * 1000;
-            const key = `${json.timeNano}/${json.Actor?.ID ?? json.id}/${json.Action ?? json.status}`;
-            // Replays after a reconnect repeat what was delivered at the resume millisecond.
-            if (timeMs < sinceMs || (timeMs === sinceMs && seenAtSince.has(key))) return;
-            if (timeMs > sinceMs) {
-              sinceMs = timeMs;
-              seenAtSince = new Set();
-            }
-            seenAtSince.add(key);
-            const event = runtimeEvent(json);
-            if (event !== undefined) onEvent(event);
-          },
-          signal,
-        );
-        if (!signal.aborted) this.logger.warn("docker event stream ended; reconnecting", { delayMs: delay });
-      } catch (err) {
-        if (signal.aborted) break;
-        // The engine may be restarting: keep trying; callers resync after gaps anyway.
-        this.logger.warn("docker event stream failed; reconnecting", { error: String(err), delayMs: delay });
-      }
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, RECONNECT_MAX_MS);
-    }
+  events(onEvent: (event: RuntimeEvent) => void, signal: AbortSignal): Promise<void> {
+    return followEngineEvents(this.client, this.logger, onEvent, signal);
   }
 
   async stats(containerId: string): Promise<Record<string, unknown>> {
@@ -325,67 +264,14 @@ export class DockerRuntime implements Runtime {
     throw engineError(res, `remove volume ${name}`);
   }
 
-  async logs(containerId: string, options: LogsOptions, onLine: LogLineHandler): Promise<void> {
-    const inspected = await this.client.json<{ Config?: { Tty?: boolean }; LogPath?: string; HostConfig?: { LogConfig?: { Type?: string } } }>(
-      { method: "GET", path: `/containers/${id(containerId)}/json` },
-      `logs ${containerId}`,
-    );
-    const tty = inspected.value.Config?.Tty === true;
-    const logPath = inspected.value.LogPath;
-    if (this.logFiles && logPath && inspected.value.HostConfig?.LogConfig?.Type === "json-file") {
-      const read: LogFileRead = { path: logPath, follow: options.follow === true, tty, running: async () => (await this.inspectContainer(containerId))?.running === true };
-      if (options.since !== undefined) read.since = options.since;
-      if (options.signal !== undefined) read.signal = options.signal;
-      const fromFile = await readJsonLogFile(read, onLine).catch((err: unknown) => {
-        throw new RuntimeError(RuntimeErrorKind.Unavailable, `logs ${containerId}: ${String(err)}`, 0, { cause: err });
-      });
-      if (fromFile) return;
-      this.logger.info("log file not readable here; using the logs endpoint", { containerId, logPath });
-    }
-    const req: EngineRequest = {
-      method: "GET",
-      path: `/containers/${id(containerId)}/logs`,
-      query: {
-        stdout: true,
-        stderr: true,
-        timestamps: true,
-        follow: options.follow === true,
-        since: options.since === undefined ? undefined : engineTimestamp(options.since),
-      },
+  logs(containerId: string, options: LogsOptions, onLine: LogLineHandler): Promise<void> {
+    const source = {
+      client: this.client,
+      logger: this.logger,
+      logFiles: this.logFiles,
+      running: async (cid: string) => (await this.inspectContainer(cid))?.running === true,
     };
-    if (options.follow === true) req.timeoutMs = 0;
-    if (options.signal !== undefined) req.signal = options.signal;
-    let res;
-    try {
-      res = await this.client.open(req);
-    } catch (err) {
-      if (options.signal?.aborted === true) return;
-      throw err;
-    }
-    if (res.statusCode !== 200) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, `logs ${containerId}`);
-    }
-    const parseTime = logTimeParser();
-    const demux = new LogDemuxer((stream, raw) => {
-      // Each line is "<RFC 3339 nano timestamp> <text>"; TTY output ends lines with "\r\n".
-      const space = raw.indexOf(" ");
-      const timeMs = space > 0 ? parseTime(raw.slice(0, space)) : undefined;
-      const text = timeMs === undefined ? raw : raw.slice(space + 1);
-      onLine(stream, tty ? text.replace(/\r$/, "") : text, timeMs ?? 0);
-    });
-    try {
-      for await (const chunk of res) {
-        if (tty) demux.pushRaw(chunk as Buffer);
-        else demux.push(chunk as Buffer);
-      }
-    } catch (err) {
-      if (options.signal?.aborted !== true) {
-        throw new RuntimeError(RuntimeErrorKind.Unavailable, `logs ${containerId}: ${String(err)}`, 0, { cause: err });
-      }
-    }
-    demux.end();
+    return readContainerLogs(source, containerId, options, onLine);
   }
 
   /** Runs a request whose answer is a JSON-lines progress stream that reports errors inline. */
@@ -408,16 +294,4 @@ export class DockerRuntime implements Runtime {
     }
     if (failure !== undefined) throw new RuntimeError(kind, `${what}: ${failure}`, res.statusCode);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
