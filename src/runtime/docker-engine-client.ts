@@ -134,6 +134,14 @@ export function engineError(res: EngineResponse, what: string, kind?: RuntimeErr
   return new RuntimeError(kind ?? byStatus, `${what}: ${message}`, res.status);
 }
 
+/** For a streamed answer: reads the body of anything but a 200 and throws it as engineError. */
+export async function expectStreamOk(res: http.IncomingMessage, what: string, kind?: RuntimeErrorKind): Promise<void> {
+  if (res.statusCode === 200) return;
+  const chunks: Buffer[] = [];
+  for await (const c of res) chunks.push(c as Buffer);
+  throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, what, kind);
+}
+
 /**
  * Calls `onLine` for each newline-terminated line of a byte stream (and a final unterminated
  * one). Resolves at the end of the stream, including when `signal` aborted it.

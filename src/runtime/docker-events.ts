@@ -6,7 +6,7 @@
  * (callers resync with listContainers), and it only reads.
  */
 import type { Logger } from "../core/logger.ts";
-import { type DockerEngineClient, engineError, readLines } from "./docker-engine-client.ts";
+import { type DockerEngineClient, expectStreamOk, readLines } from "./docker-engine-client.ts";
 import { engineTimestamp, runtimeEvent, type EventJson } from "./docker-mapping.ts";
 import type { RuntimeEvent } from "./runtime.ts";
 
@@ -38,11 +38,7 @@ export async function followEngineEvents(
         signal,
         timeoutMs: 0,
       });
-      if (res.statusCode !== 200) {
-        const chunks: Buffer[] = [];
-        for await (const c of res) chunks.push(c as Buffer);
-        throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, "events");
-      }
+      await expectStreamOk(res, "events");
       delay = RECONNECT_MIN_MS;
       await readLines(
         res,

@@ -5,7 +5,7 @@
  * It only reads: it never writes, rotates or truncates a log, and never changes a container.
  */
 import type { Logger } from "../core/logger.ts";
-import { type DockerEngineClient, LogDemuxer, engineError, type EngineRequest } from "./docker-engine-client.ts";
+import { type DockerEngineClient, LogDemuxer, expectStreamOk, type EngineRequest } from "./docker-engine-client.ts";
 import { type LogFileRead, readJsonLogFile } from "./docker-log-file.ts";
 import { engineTimestamp, logTimeParser } from "./docker-mapping.ts";
 import { RuntimeError, RuntimeErrorKind, type LogLineHandler, type LogsOptions } from "./runtime.ts";
@@ -78,11 +78,7 @@ async function readLogsEndpoint(
     if (options.signal?.aborted === true) return;
     throw err;
   }
-  if (res.statusCode !== 200) {
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, `logs ${containerId}`);
-  }
+  await expectStreamOk(res, `logs ${containerId}`);
   const parseTime = logTimeParser();
   const demux = new LogDemuxer((stream, raw) => {
     // Each line is "<RFC 3339 nano timestamp> <text>"; TTY output ends lines with "\r\n".

@@ -6,7 +6,7 @@
  * It never invents state: everything it returns was just read from the engine.
  */
 import { silentLogger, type Logger } from "../core/logger.ts";
-import { DockerEngineClient, engineError, readLines, type EngineRequest } from "./docker-engine-client.ts";
+import { DockerEngineClient, engineError, expectStreamOk, readLines, type EngineRequest } from "./docker-engine-client.ts";
 import { followEngineEvents } from "./docker-events.ts";
 import { readContainerLogs } from "./docker-logs.ts";
 import { containerState, createBody, imageInfo, pullParams, refPath } from "./docker-mapping.ts";
@@ -277,11 +277,7 @@ export class DockerRuntime implements Runtime {
   /** Runs a request whose answer is a JSON-lines progress stream that reports errors inline. */
   private async streamJson(req: EngineRequest, what: string, kind: RuntimeErrorKind): Promise<void> {
     const res = await this.client.open(req);
-    const chunks: Buffer[] = [];
-    if (res.statusCode !== 200) {
-      for await (const c of res) chunks.push(c as Buffer);
-      throw engineError({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }, what, kind);
-    }
+    await expectStreamOk(res, what, kind);
     let failure: string | undefined;
     try {
       await readLines(res, (line) => {
