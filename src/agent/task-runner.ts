@@ -1,20 +1,22 @@
 /**
  * One runner per task: the only code that changes the task's known status on this host. It
- * provisions the task network, pulls images, creates and starts containers in dependsOn
- * order, watches them (exit codes, health, OOM), and on a stop request or an essential exit
- * stops them in reverse order and reports STOPPED. After an agent restart it adopts the
- * task's existing containers instead of creating new ones.
+ * provisions the task network, prepares the task (task-prepare.ts: secrets, pulls, volumes,
+ * log streams, container creation), starts containers in dependsOn order, watches them (exit
+ * codes, health, OOM), and on a stop request or an essential exit stops them in reverse order
+ * and reports STOPPED. After an agent restart it adopts the task's existing containers instead
+ * of creating new ones.
  *
  * Observation is level-triggered: each pass re-inspects every container; runtime events only
  * wake the runner early, so a missed event costs one poll interval.
  */
-import type { ContainerSecrets, DesiredTask, LogTarget, TaskReport, TaskSecretsResult } from "../protocol/agent-protocol.ts";
-import type { ContainerState, RegistryAuth, Runtime } from "../runtime/runtime.ts";
-import { LABEL, containerSpec, dockerName, dockerVolumes } from "./container-config.ts";
+import type { DesiredTask, LogTarget, TaskReport, TaskSecretsResult } from "../protocol/agent-protocol.ts";
+import type { ContainerState, Runtime } from "../runtime/runtime.ts";
+import { LABEL, dockerVolumes } from "./container-config.ts";
 import { type Dependency, readiness, stopOrder } from "./container-order.ts";
-import { pullImage, type PullBehavior } from "./images.ts";
-import { awslogsOptionsError, awslogsTarget } from "./log-shipper.ts";
+import type { PullBehavior } from "./images.ts";
+import { awslogsTarget } from "./log-shipper.ts";
 import type { TaskSnapshot } from "./metadata-server.ts";
+import { StartFailure, createContainers, createVolumes, prepareLogStreams, pullImages, resolveSecrets } from "./task-prepare.ts";
 import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
 
 export interface TaskNetwork {
@@ -49,12 +51,6 @@ export interface RunnerDeps {
 
 /** The agent is shutting down: the runner stops watching and leaves the containers alone. */
 class Abandoned extends Error {}
-
-class StartFailure extends Error {
-  constructor(readonly stopCode: string, reason: string) {
-    super(reason);
-  }
-}
 
 export class TaskRunner {
   private desired: DesiredTask;
@@ -231,78 +227,20 @@ export class TaskRunner {
     this.setStatus("PENDING");
   }
 
-  /**
-   * Secrets and registry credentials, before anything is pulled: a task that may not read
-   * them stops as ECS stops it. Values stay in memory, only long enough to create containers.
-   */
-  private async resolveSecrets(missing: readonly TrackedContainer[]): Promise<Record<string, ContainerSecrets>> {
-    const needs = missing.some((c) => Array.isArray(c.definition["secrets"]) || c.definition["repositoryCredentials"] !== undefined);
-    if (!needs) return {};
-    let result: TaskSecretsResult;
-    try {
-      result = await this.deps.secrets(this.taskArn);
-    } catch (error) {
-      result = { ok: false, message: `execution resource retrieval failed: ${(error as Error).message}` };
-    }
-    if (!result.ok) throw new StartFailure("TaskFailedToStart", `ResourceInitializationError: unable to pull secrets or registry auth: ${result.message}`);
-    return result.containers;
-  }
-
-  /** Pulls images (per the pull behaviour), creates volumes and any missing containers. */
+  /** The steps before the first start (task-prepare.ts), with the status and times they move. */
   private async prepare(): Promise<void> {
-    const { runtime } = this.deps;
     const missing = this.containers.filter((c) => !c.state);
-    const secrets = await this.resolveSecrets(missing);
+    const secrets = await resolveSecrets(this.deps, this.taskArn, missing);
     if (missing.length > 0) {
       this.times.pullStartedAt ??= this.deps.now();
-      const pulls = new Map<string, RegistryAuth | undefined>();
-      for (const c of missing) if (!pulls.has(c.image) || secrets[c.name]?.registryAuth) pulls.set(c.image, registryAuth(c.image, secrets[c.name]));
-      for (const [image, auth] of pulls) {
-        const result = await pullImage(runtime, image, this.deps.pullBehavior, auth);
-        if (!result.ok) throw new StartFailure("TaskFailedToStart", `CannotPullContainerError: ${result.message}`);
-        for (const c of this.containers) if (c.image === image && result.digest) c.imageDigest = result.digest;
-      }
+      await pullImages(this.deps, this.containers, missing, secrets);
       this.times.pullStoppedAt ??= this.deps.now();
     }
     this.setStatus("ACTIVATING");
-    for (const v of dockerVolumes(this.desired.spec)) {
-      const options = { labels: { ...v.labels, [LABEL.agentId]: this.deps.agentId, [LABEL.taskArn]: this.taskArn } } as Parameters<Runtime["createVolume"]>[1] & object;
-      if (v.driver) options.driver = v.driver;
-      if (v.driverOpts) options.driverOpts = v.driverOpts;
-      await runtime.createVolume(v.name, options);
-    }
+    await createVolumes(this.deps, this.desired.spec);
     const task = this.desired.spec;
-    for (const c of missing) {
-      const target = awslogsTarget(c.definition, task);
-      if (!target) continue;
-      const invalid = awslogsOptionsError(c.definition);
-      if (invalid) throw new StartFailure("TaskFailedToStart", invalid);
-      try {
-        await this.deps.logs.prepare(target, task.taskArn);
-      } catch (error) {
-        throw new StartFailure(
-          "TaskFailedToStart",
-          `ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ${(error as Error).message} : exit status 1`,
-        );
-      }
-    }
-    for (const c of missing) {
-      const spec = containerSpec(c.definition, {
-        task,
-        agentId: this.deps.agentId,
-        networkMode: this.pauseId ? `container:${this.pauseId}` : task.networkMode,
-        bindIp: this.deps.bindIp,
-        extraEnv: this.deps.extraEnv(task, c.name),
-        secretEnv: secrets[c.name]?.env ?? {},
-        dockerNameOf: (name) => dockerName(task, name),
-      });
-      try {
-        const id = await runtime.createContainer(spec);
-        c.state = await runtime.inspectContainer(id);
-      } catch (error) {
-        throw new StartFailure("TaskFailedToStart", `CannotCreateContainerError: ${(error as Error).message}`);
-      }
-    }
+    await prepareLogStreams(this.deps, task, missing);
+    await createContainers(this.deps, task, missing, secrets, this.pauseId);
     this.emit();
   }
 
@@ -439,15 +377,6 @@ export class TaskRunner {
       if (!v.shared) await this.deps.runtime.removeVolume(v.name).catch(() => undefined);
     }
   }
-}
-
-/** Docker's auth for a pull: the registry is the image reference's first part when it names a host. */
-function registryAuth(image: string, secrets: ContainerSecrets | undefined): RegistryAuth | undefined {
-  const creds = secrets?.registryAuth;
-  if (!creds) return undefined;
-  const first = image.split("/")[0]!;
-  const host = image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "https://index.docker.io/v1/";
-  return { username: creds.username, password: creds.password, serveraddress: host };
 }
 
 export type { Dependency };
