@@ -15,7 +15,7 @@ import { LABEL, dockerVolumes } from "./container-config.ts";
 import { type Dependency, readiness, stopOrder } from "./container-order.ts";
 import type { PullBehavior } from "./images.ts";
 import { awslogsTarget } from "./log-shipper.ts";
-import type { TaskSnapshot } from "./metadata-server.ts";
+import type { TaskSnapshot } from "./task-metadata.ts";
 import { StartFailure, createContainers, createVolumes, prepareLogStreams, pullImages, resolveSecrets } from "./task-prepare.ts";
 import { type TrackedContainer, buildReport, containerFromDefinition } from "./task-report.ts";
 

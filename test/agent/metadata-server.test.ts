@@ -4,13 +4,8 @@ import { spawnSync } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
-import {
-  type MetadataSource,
-  type TaskSnapshot,
-  ensureHostAddress,
-  metadataHandler,
-  startMetadataServer,
-} from "../../src/agent/metadata-server.ts";
+import { type MetadataSource, ensureHostAddress, metadataHandler, startMetadataServer } from "../../src/agent/metadata-server.ts";
+import type { TaskSnapshot } from "../../src/agent/task-metadata.ts";
 import type { TaskSpec } from "../../src/protocol/agent-protocol.ts";
 import type { ContainerState } from "../../src/runtime/runtime.ts";
 
