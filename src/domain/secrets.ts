@@ -2,13 +2,15 @@
  * Secrets Manager secrets and SSM Parameter Store parameters as Berth keeps them, the ports the
  * API, the server's timers and the ECS agent path call (`SecretsEngine`, `ParameterStore`), the
  * `RotationRunner` port rotations run their four steps through, and the pure helpers every side
- * shares: ARNs, SecretId forms, parameter names and selectors, and ECS `valueFrom` references.
+ * shares: ARNs, SecretId forms, parameter names and selectors. The ECS `valueFrom` references
+ * the ports' `readReference` take are parsed in secret-references.ts.
  *
  * Values: the engines (secrets/, their own SQLite file) encrypt every secret value and every
  * SecureString at rest; nothing here ever puts a value in a message, a log line or a describe
  * shape. Errors are BerthErrors whose codes the two services' error tables map.
  */
 import { BerthError, ErrorCode } from "../core/errors.ts";
+import type { ParameterReference, SecretsManagerReference } from "./secret-references.ts";
 
 export interface SecretsScope {
   region: string;
@@ -331,8 +333,13 @@ const PARAMETER_ARN = /^arn:([a-z-]+):ssm:([a-z0-9-]+):(\d{12}):parameter(\/.*)$
  * then apply). An ARN's resource "parameter/db" names "db", "parameter/prod/db" names "/prod/db".
  */
 export function parseParameterName(scope: SecretsScope, nameOrArn: string): { scope: SecretsScope; name: string } {
-  const m = PARAMETER_ARN.exec(nameOrArn);
-  if (!m) return { scope, name: nameOrArn };
+  return parseParameterArn(nameOrArn) ?? { scope, name: nameOrArn };
+}
+
+/** A parameter ARN's region, account and name (as parseParameterName reads them); undefined for a name. */
+export function parseParameterArn(arn: string): { scope: SecretsScope; name: string } | undefined {
+  const m = PARAMETER_ARN.exec(arn);
+  if (!m) return undefined;
   const rest = m[4]!;
   const name = rest.indexOf("/", 1) === -1 ? rest.slice(1) : rest;
   return { scope: { region: m[2]!, accountId: m[3]! }, name };
@@ -347,94 +354,4 @@ export function splitSelector(nameWithSelector: string): { name: string; version
   const [name, sel] = parts as [string, string];
   if (/^\d+$/.test(sel)) return { name, version: Number(sel), selector: `:${sel}` };
   return { name, label: sel, selector: `:${sel}` };
-}
-
-// --- ECS valueFrom references ---------------------------------------------------------------
-
-export interface SecretsManagerReference {
-  service: "secretsmanager";
-  /** The secret ARN to authorize and read (without the json-key part). */
-  resourceArn: string;
-  action: "secretsmanager:GetSecretValue";
-  region: string;
-  accountId: string;
-  jsonKey?: string;
-  versionStage?: string;
-  versionId?: string;
-}
-
-export interface ParameterReference {
-  service: "ssm";
-  resourceArn: string;
-  action: "ssm:GetParameters";
-  region: string;
-  accountId: string;
-  /** The parameter name (a leading "/" for hierarchical names). */
-  name: string;
-}
-
-export type EcsSecretReference = SecretsManagerReference | ParameterReference;
-
-/**
- * Parses an ECS `secrets[].valueFrom` or `repositoryCredentials.credentialsParameter`:
- *  - `arn:aws:secretsmanager:<region>:<account>:secret:<name>[-XXXXXX][:json-key:version-stage:version-id]`
- *  - `arn:aws:ssm:<region>:<account>:parameter/<name>`
- *  - a parameter name (`/prod/db` or `db`) in the task's region and account.
- * Throws InvalidParameter for anything else.
- */
-export function parseEcsSecretReference(valueFrom: string, scope: SecretsScope): EcsSecretReference {
-  if (valueFrom.startsWith("arn:")) {
-    const parts = valueFrom.split(":");
-    const [, , service, region, accountId] = parts;
-    if (service === "secretsmanager" && parts[5] === "secret" && parts.length >= 7 && parts.length <= 10 && region && accountId) {
-      const name = parts[6]!;
-      if (!/^[A-Za-z0-9/_+=.@-]+$/.test(name)) throw badReference(valueFrom);
-      const [jsonKey, versionStage, versionId] = [parts[7], parts[8], parts[9]];
-      if (versionStage && versionId) throw badReference(valueFrom, "specify either a version stage or a version id, not both");
-      return {
-        service: "secretsmanager",
-        resourceArn: parts.slice(0, 7).join(":"),
-        action: "secretsmanager:GetSecretValue",
-        region,
-        accountId,
-        ...(jsonKey ? { jsonKey } : {}),
-        ...(versionStage ? { versionStage } : {}),
-        ...(versionId ? { versionId } : {}),
-      };
-    }
-    const m = PARAMETER_ARN.exec(valueFrom);
-    if (m) {
-      const parsed = parseParameterName(scope, valueFrom);
-      return { service: "ssm", resourceArn: valueFrom, action: "ssm:GetParameters", region: m[2]!, accountId: m[3]!, name: parsed.name };
-    }
-    throw badReference(valueFrom);
-  }
-  if (!/^[A-Za-z0-9_.\-/]+$/.test(valueFrom)) throw badReference(valueFrom);
-  return {
-    service: "ssm",
-    resourceArn: parameterArn(scope, valueFrom),
-    action: "ssm:GetParameters",
-    region: scope.region,
-    accountId: scope.accountId,
-    name: valueFrom,
-  };
-}
-
-function badReference(valueFrom: string, why = "expected a Secrets Manager secret ARN, an SSM parameter ARN or an SSM parameter name"): BerthError {
-  return new BerthError(ErrorCode.InvalidParameter, `invalid secret reference ${valueFrom}: ${why}`);
-}
-
-/** The value of `jsonKey` in a SecretString holding a JSON object (non-strings as JSON text). */
-export function extractJsonKey(secretString: string, jsonKey: string, secretName: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(secretString);
-  } catch {
-    throw new BerthError(ErrorCode.InvalidParameter, `retrieved secret ${secretName} from Secrets Manager is not valid JSON, so json key ${jsonKey} cannot be read`);
-  }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed) || !Object.hasOwn(parsed, jsonKey)) {
-    throw new BerthError(ErrorCode.InvalidParameter, `retrieved secret ${secretName} from Secrets Manager did not contain json key ${jsonKey}`);
-  }
-  const value = (parsed as Record<string, unknown>)[jsonKey];
-  return typeof value === "string" ? value : JSON.stringify(value);
 }

@@ -13,7 +13,6 @@ import {
   splitSelector,
   type ParameterHistoryEntry,
   type ParameterMetadata,
-  type ParameterReference,
   type ParameterStore,
   type ParameterStringFilter,
   type ParameterTier,
@@ -23,6 +22,7 @@ import {
   type ResourceTag,
   type SecretsScope,
 } from "../domain/secrets.ts";
+import type { ParameterReference } from "../domain/secret-references.ts";
 import type { Envelope } from "./envelope.ts";
 import {
   MAX_LABELS,

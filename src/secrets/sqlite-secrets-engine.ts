@@ -16,7 +16,6 @@ import {
   AWSPREVIOUS,
   ROTATION_STEPS,
   checkSecretName,
-  extractJsonKey,
   parseSecretId,
   secretArn,
   type CreateSecretInput,
@@ -32,10 +31,10 @@ import {
   type SecretVersionEntry,
   type SecretVersionResult,
   type SecretsEngine,
-  type SecretsManagerReference,
   type SecretsScope,
   type UpdateSecretInput,
 } from "../domain/secrets.ts";
+import { type SecretsManagerReference, extractJsonKey } from "../domain/secret-references.ts";
 import type { Envelope } from "./envelope.ts";
 import { randomPassword } from "./random-password.ts";
 import { checkRotationRules, nextRotation } from "./rotation-schedule.ts";

@@ -8,8 +8,8 @@
 import { BerthError, ErrorCode } from "../core/errors.ts";
 import { lastSegment } from "../core/arn.ts";
 import { type IamEngine, assumedRoleArn } from "../domain/iam.ts";
-import type { EcsSecretReference, ParameterStore, SecretsEngine } from "../domain/secrets.ts";
-import { parseEcsSecretReference } from "../domain/secrets.ts";
+import { type EcsSecretReference, parseEcsSecretReference } from "../domain/secret-references.ts";
+import type { ParameterStore, SecretsEngine } from "../domain/secrets.ts";
 import type { Task } from "../domain/task.ts";
 import { logGroupResource, logStreamArn } from "../domain/logs.ts";
 import type { ContainerSecrets, LogTarget, RoleCredentials, TaskSecretsResult } from "../protocol/agent-protocol.ts";

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ErrorCode, BerthError } from "../../src/core/errors.ts";
-import { extractJsonKey, parameterArn, parseEcsSecretReference, parseParameterName, parseSecretId, splitSelector } from "../../src/domain/secrets.ts";
+import { extractJsonKey, parseEcsSecretReference } from "../../src/domain/secret-references.ts";
+import { parameterArn, parseParameterName, parseSecretId, splitSelector } from "../../src/domain/secrets.ts";
 import { nextRotation } from "../../src/secrets/rotation-schedule.ts";
 
 const SCOPE = { region: "us-west-2", accountId: "123456789012" };
