@@ -2,7 +2,8 @@
  * The `berth` command's entry point and composition root for processes:
  *   berth up [--port N] [--data-dir D] [--host H] [--detach]   start Berth
  *   berth down [--data-dir D]                                  stop a detached Berth
- *   berth env [--data-dir D] [--port N] [--region R]           print shell exports
+ *   berth env | secrets | lb | logs                            the client commands (cli/client-commands.ts);
+ *                                                              this file only resolves their endpoint
  *   berth agent --server URL --token T [--cluster C] [...]     join this host to a server
  *   berth agent-token [--data-dir D]                           print the server's agent token
  * The ./berth shell script installs and builds first, then runs this.
@@ -13,9 +14,8 @@ import { existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writ
 import { resolve, join } from "node:path";
 import { parseArgs } from "node:util";
 import { jsonLogger } from "./core/logger.ts";
-import { runLogsCommand } from "./cli/logs-command.ts";
-import { runLbCommand } from "./cli/lb-command.ts";
-import { SECRETS_USAGE, type SecretsAction, runSecretsCommand } from "./cli/secrets-command.ts";
+import { type ClientCommandLine, runEnv, runLb, runLogs, runSecrets } from "./cli/client-commands.ts";
+import type { JsonEndpoint } from "./cli/signed-client.ts";
 import { loadOrCreateIdentity } from "./server/identity.ts";
 import { loadOrCreateAgentToken } from "./server/agent-token.ts";
 import { Agent } from "./agent/agent.ts";
@@ -261,105 +261,21 @@ async function down(): Promise<void> {
   process.stdout.write(`Berth (pid ${state.pid}) stopped.\n`);
 }
 
-/** Endpoint variables: one per service, as the AWS SDKs and CLI ≥ 2.13 read them. */
-const ENDPOINT_VARIABLES = [
-  "ECS",
-  "STS",
-  "CLOUDWATCH_LOGS",
-  "SECRETS_MANAGER",
-  "SSM",
-  "ELASTIC_LOAD_BALANCING_V2",
-  "APPLICATION_AUTO_SCALING",
-  "SERVICEDISCOVERY",
-  "IAM",
-];
-
-function env(): void {
+/** Where the client commands reach Berth: the running server's URL (or --port's), with the admin key. */
+function apiEndpoint(): JsonEndpoint {
   const identity = loadOrCreateIdentity(dataDir);
   const state = readState();
   const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
-  const region = values.region ?? process.env["AWS_REGION"] ?? "us-east-1";
-  const lines = [
-    `export AWS_ACCESS_KEY_ID=${identity.admin.accessKeyId}`,
-    `export AWS_SECRET_ACCESS_KEY='${identity.admin.secretAccessKey}'`,
-    "unset AWS_SESSION_TOKEN",
-    `export AWS_REGION=${region}`,
-    `export AWS_DEFAULT_REGION=${region}`,
-    `export BERTH_ENDPOINT=${url}`,
-    ...ENDPOINT_VARIABLES.map((name) => `export AWS_ENDPOINT_URL_${name}=${url}`),
-  ];
-  process.stdout.write(`${lines.join("\n")}\n`);
+  return { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin };
 }
 
-/** `berth secrets create|put|get|list`: through the public Secrets Manager API, with the admin key. */
-async function secrets(): Promise<void> {
-  const action = positionals[1];
-  if (action !== "create" && action !== "put" && action !== "get" && action !== "list") fail(SECRETS_USAGE);
-  let value = positionals[3];
-  if (values["value-file"] !== undefined) value = readFileSync(values["value-file"], "utf8");
-  else if (value === undefined && (action === "create" || action === "put") && !process.stdin.isTTY) value = readFileSync(0, "utf8");
-  const identity = loadOrCreateIdentity(dataDir);
-  const state = readState();
-  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
-  try {
-    await runSecretsCommand(
-      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
-      {
-        action: action as SecretsAction,
-        ...(positionals[2] !== undefined ? { name: positionals[2] } : {}),
-        ...(value !== undefined ? { value } : {}),
-        ...(values.description !== undefined ? { description: values.description } : {}),
-        ...(values["version-stage"] !== undefined ? { versionStage: values["version-stage"] } : {}),
-        ...(values["version-id"] !== undefined ? { versionId: values["version-id"] } : {}),
-        write: (line) => process.stdout.write(`${line}\n`),
-      },
-    );
-  } catch (error) {
-    fail((error as Error).message);
-  }
-}
-
-/** `berth lb`: load balancers, listeners (with their local addresses), rules and target health. */
-async function lb(): Promise<void> {
-  const identity = loadOrCreateIdentity(dataDir);
-  const state = readState();
-  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
-  try {
-    await runLbCommand(
-      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
-      { write: (line) => process.stdout.write(`${line}\n`) },
-    );
-  } catch (error) {
-    fail((error as Error).message);
-  }
-}
-
-/** `berth logs TASK|SERVICE`: through the public ECS and Logs APIs, with the admin key. */
-async function logs(): Promise<void> {
-  const target = positionals[1];
-  if (!target) fail("usage: berth logs TASK|SERVICE [--cluster default] [--follow] [--since 10m] [--filter PATTERN] [--region R]");
-  const identity = loadOrCreateIdentity(dataDir);
-  const state = readState();
-  const url = values.port !== undefined || !state ? `http://127.0.0.1:${portOption()}` : state.url;
-  const abort = new AbortController();
-  process.on("SIGINT", () => abort.abort());
-  try {
-    await runLogsCommand(
-      { url, region: values.region ?? process.env["AWS_REGION"] ?? "us-east-1", credentials: identity.admin },
-      {
-        target,
-        cluster: values.cluster ?? "default",
-        follow: values.follow ?? false,
-        since: values.since ?? "10m",
-        ...(values.filter !== undefined ? { filter: values.filter } : {}),
-        write: (line) => process.stdout.write(`${line}\n`),
-        signal: abort.signal,
-      },
-    );
-  } catch (error) {
-    fail((error as Error).message);
-  }
-}
+const clientCommandLine: ClientCommandLine = {
+  positionals,
+  flags: values,
+  endpoint: apiEndpoint,
+  write: (line) => process.stdout.write(`${line}\n`),
+  fail,
+};
 
 const HELP = `usage: berth <command> [options]
   up [--port 4566] [--data-dir ./.berth] [--host 127.0.0.1] [--detach]   start Berth
@@ -392,16 +308,16 @@ switch (command) {
     await down();
     break;
   case "env":
-    env();
+    runEnv(clientCommandLine);
     break;
   case "logs":
-    await logs();
+    await runLogs(clientCommandLine);
     break;
   case "secrets":
-    await secrets();
+    await runSecrets(clientCommandLine);
     break;
   case "lb":
-    await lb();
+    await runLb(clientCommandLine);
     break;
   case "agent":
     await agent();
