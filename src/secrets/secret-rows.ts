@@ -1,9 +1,10 @@
 /**
- * Secrets Manager rows and the pure rules over them: the describe shape (never a value), the
- * ListSecrets filters (prefix matches, "!" negation, the "all" word search) and page tokens.
+ * Secrets Manager rows and the pure rules over them: the describe shape (never a value), tags
+ * (reserved prefix, at most 50, later keys win), the ListSecrets filters (prefix matches, "!"
+ * negation, the "all" word search) and sort order, and page tokens.
  */
-import { BerthError, ErrorCode } from "../core/errors.ts";
-import type { ListSecretsQuery, ResourceTag, RotationRules, SecretSummary } from "../domain/secrets.ts";
+import { BerthError, ErrorCode, invalidParameter } from "../core/errors.ts";
+import type { ListSecretsQuery, ResourceTag, RotationRules, SecretRef, SecretSummary } from "../domain/secrets.ts";
 
 export interface SecretRow {
   id: number;
@@ -37,7 +38,9 @@ export interface VersionRow {
 }
 
 export const DAY_MS = 86_400_000;
+export const MAX_TAGS = 50;
 
+export const secretRef = (row: SecretRow): SecretRef => ({ arn: row.arn, name: row.name });
 export const tagsOf = (row: SecretRow): ResourceTag[] => JSON.parse(row.tags) as ResourceTag[];
 export const rulesOf = (row: SecretRow): RotationRules | undefined =>
   row.rotation_rules === null ? undefined : (JSON.parse(row.rotation_rules) as RotationRules);
@@ -61,6 +64,20 @@ export function toSummary(row: SecretRow, stages: Record<string, string[]>): Sec
     versionIdsToStages: stages,
     createdDate: row.created,
   };
+}
+
+export function checkTags(tags: ResourceTag[]): void {
+  for (const t of tags) {
+    if (t.key.toLowerCase().startsWith("aws:")) throw invalidParameter("Invalid tag key: the aws: prefix is reserved for AWS use.");
+  }
+  if (dedupeTags(tags).length > MAX_TAGS) throw new BerthError(ErrorCode.LimitExceeded, `A secret can have at most ${MAX_TAGS} tags.`);
+}
+
+/** Later tags win over earlier ones with the same key; order of first appearance is kept. */
+export function dedupeTags(tags: ResourceTag[]): ResourceTag[] {
+  const byKey = new Map<string, string>();
+  for (const t of tags) byKey.set(t.key, t.value);
+  return [...byKey].map(([key, value]) => ({ key, value }));
 }
 
 const FILTER_KEYS = new Set(["description", "name", "tag-key", "tag-value", "primary-region", "owning-service", "all"]);
@@ -107,6 +124,20 @@ function matchOne(row: SecretRow, tags: ResourceTag[], key: string, value: strin
       return words.every((w) => haystack.some((h) => h.startsWith(w)));
     }
   }
+}
+
+/** ListSecrets' order: by the query's sort key (created date by default), ties by row id. */
+export function listOrder(query: ListSecretsQuery): (a: SecretRow, b: SecretRow) => number {
+  const sign = query.sortOrder === "asc" ? 1 : -1;
+  const by = query.sortBy ?? "created-date";
+  const keyOf = (r: SecretRow): number | string =>
+    by === "name" ? r.name : by === "last-accessed-date" ? (r.last_accessed ?? 0) : by === "last-changed-date" ? r.last_changed : r.created;
+  return (a, b) => {
+    const ka = keyOf(a);
+    const kb = keyOf(b);
+    const c = ka < kb ? -1 : ka > kb ? 1 : a.id - b.id;
+    return c * sign;
+  };
 }
 
 /** Page tokens: the offset into a stable ordering, opaque to the caller. */
