@@ -1,6 +1,7 @@
 /**
  * The ParameterStore on `<dataDir>/secrets.db` (opened by secrets-database.ts): parameters,
- * their versions (at most 100, as Parameter Store keeps them), labels and tags. SecureString
+ * their versions (at most 100, as Parameter Store keeps them), labels and tags; the paged
+ * listings (by path, DescribeParameters, history) live in parameter-listings.ts. SecureString
  * values are sealed by envelope.ts (AAD: region, account, name and version) and only the sealed
  * blob is stored; a read without decryption returns that blob in base64, never the plaintext.
  * Each mutation is one transaction; a resolved call is on disk.
@@ -11,12 +12,8 @@ import {
   parameterArn,
   parseParameterName,
   splitSelector,
-  type ParameterHistoryEntry,
-  type ParameterMetadata,
   type ParameterStore,
-  type ParameterStringFilter,
   type ParameterTier,
-  type ParameterType,
   type ParameterValue,
   type PutParameterInput,
   type ResourceTag,
@@ -24,46 +21,18 @@ import {
 } from "../domain/secrets.ts";
 import type { ParameterReference } from "../domain/secret-references.ts";
 import type { Envelope } from "./envelope.ts";
+import { ParameterListings } from "./parameter-listings.ts";
+import { labelsOf, tagsOf, type ParameterRow, type ParameterVersionRow } from "./parameter-rows.ts";
 import {
   MAX_LABELS,
   MAX_VERSIONS,
   checkAllowedPattern,
   checkDataType,
   checkParameterName,
-  compileFilters,
   effectiveTier,
-  normalizePath,
-  underPath,
   validLabel,
-  type FilterSubject,
 } from "./parameter-rules.ts";
-import { decodeToken, encodeToken } from "./secret-rows.ts";
 import type { SecretsSql } from "./secrets-schema.ts";
-
-interface ParameterRow {
-  id: number;
-  region: string;
-  account: string;
-  name: string;
-  latest: number;
-  tags: string;
-}
-
-interface VersionRow {
-  version: number;
-  type: ParameterType;
-  value: string | null;
-  sealed: Buffer | null;
-  description: string | null;
-  allowed_pattern: string | null;
-  key_id: string | null;
-  data_type: string;
-  tier: ParameterTier;
-  policies: string | null;
-  modified: number;
-  modified_user: string;
-  labels: string;
-}
 
 export interface SqliteParameterStoreDeps {
   db: SecretsSql;
@@ -76,15 +45,20 @@ const notFound = (name: string): BerthError => new BerthError(ErrorCode.Paramete
 const versionNotFound = (selector: string, name: string): BerthError =>
   new BerthError(ErrorCode.ParameterVersionNotFound, `Systems Manager could not find version ${selector} of ${name}. Verify the version and try again.`);
 const validation = (message: string): BerthError => new BerthError(ErrorCode.Validation, message);
-const labelsOf = (v: VersionRow): string[] => JSON.parse(v.labels) as string[];
-const tagsOf = (p: ParameterRow): ResourceTag[] => JSON.parse(p.tags) as ResourceTag[];
 const DEFAULT_KEY_ID = "alias/aws/ssm";
 
 export class SqliteParameterStore implements ParameterStore {
   private readonly db: SecretsSql;
+  private readonly listings: ParameterListings;
 
   constructor(private readonly deps: SqliteParameterStoreDeps) {
     this.db = deps.db;
+    this.listings = new ParameterListings(deps.db, {
+      find: (scope, name) => this.find(scope, name),
+      latest: (p) => this.latest(p),
+      valueOf: (p, v, withDecryption) => this.valueOf(p, v, withDecryption),
+      toValue: (p, v, withDecryption) => this.toValue(p, v, withDecryption),
+    });
   }
 
   // --- lookups ------------------------------------------------------------------------------
@@ -107,21 +81,28 @@ export class SqliteParameterStore implements ParameterStore {
     return { row: undefined, scope: parsed.scope, name: parsed.name };
   }
 
-  private versionRow(id: number, version: number): VersionRow | undefined {
-    return this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? AND version = ?").get(id, version) as VersionRow | undefined;
+  /* guard: ParameterNotFound. */
+  private find(scope: SecretsScope, name: string): ParameterRow {
+    const { row } = this.lookup(scope, name);
+    if (!row) throw notFound(name);
+    return row;
+  }
+
+  private versionRow(id: number, version: number): ParameterVersionRow | undefined {
+    return this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? AND version = ?").get(id, version) as ParameterVersionRow | undefined;
   }
 
   private identity(p: ParameterRow, version: number): string {
     return `ssm\n${p.region}\n${p.account}\n${p.name}\n${version}`;
   }
 
-  private valueOf(p: ParameterRow, v: VersionRow, withDecryption: boolean): string {
+  private valueOf(p: ParameterRow, v: ParameterVersionRow, withDecryption: boolean): string {
     if (v.type !== "SecureString") return v.value ?? "";
     if (!withDecryption) return v.sealed!.toString("base64");
     return this.deps.envelope.open(v.sealed!, this.identity(p, v.version)).toString("utf8");
   }
 
-  private toValue(p: ParameterRow, v: VersionRow, withDecryption: boolean, selector?: string): ParameterValue {
+  private toValue(p: ParameterRow, v: ParameterVersionRow, withDecryption: boolean, selector?: string): ParameterValue {
     return {
       name: p.name,
       type: v.type,
@@ -134,25 +115,8 @@ export class SqliteParameterStore implements ParameterStore {
     };
   }
 
-  private toMetadata(p: ParameterRow, v: VersionRow): ParameterMetadata {
-    return {
-      name: p.name,
-      arn: parameterArn({ region: p.region, accountId: p.account }, p.name),
-      type: v.type,
-      ...(v.key_id !== null ? { keyId: v.key_id } : {}),
-      lastModifiedDate: v.modified,
-      lastModifiedUser: v.modified_user,
-      ...(v.description !== null ? { description: v.description } : {}),
-      ...(v.allowed_pattern !== null ? { allowedPattern: v.allowed_pattern } : {}),
-      version: v.version,
-      tier: v.tier,
-      policies: policiesOf(v.policies),
-      dataType: v.data_type,
-    };
-  }
-
   /* in: "name", "name:3" or "name:label" (or an ARN); guard: ParameterNotFound / ParameterVersionNotFound. */
-  private resolve(scope: SecretsScope, input: string): { p: ParameterRow; v: VersionRow; selector?: string } {
+  private resolve(scope: SecretsScope, input: string): { p: ParameterRow; v: ParameterVersionRow; selector?: string } {
     const sel = splitSelector(input);
     if (sel.invalid) throw notFound(input);
     const { row } = this.lookup(scope, sel.name);
@@ -163,7 +127,7 @@ export class SqliteParameterStore implements ParameterStore {
       return { p: row, v, selector: sel.selector! };
     }
     if (sel.label !== undefined) {
-      const v = (this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(row.id) as VersionRow[]).find((r) =>
+      const v = (this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(row.id) as ParameterVersionRow[]).find((r) =>
         labelsOf(r).includes(sel.label!),
       );
       if (!v) throw versionNotFound(sel.label, sel.name);
@@ -172,19 +136,8 @@ export class SqliteParameterStore implements ParameterStore {
     return { p: row, v: this.versionRow(row.id, row.latest)! };
   }
 
-  private latest(p: ParameterRow): VersionRow {
+  private latest(p: ParameterRow): ParameterVersionRow {
     return this.versionRow(p.id, p.latest)!;
-  }
-
-  private subject(p: ParameterRow, v: VersionRow): FilterSubject {
-    const labels = (this.db.sql("SELECT labels FROM parameter_versions WHERE parameter_id = ?").all(p.id) as { labels: string }[]).flatMap(
-      (r) => JSON.parse(r.labels) as string[],
-    );
-    return { name: p.name, type: v.type, ...(v.key_id !== null ? { keyId: v.key_id } : {}), tier: v.tier, dataType: v.data_type, labels, tags: tagsOf(p) };
-  }
-
-  private all(scope: SecretsScope): ParameterRow[] {
-    return this.db.sql("SELECT * FROM parameters WHERE region = ? AND account = ? ORDER BY name").all(scope.region, scope.accountId) as ParameterRow[];
   }
 
   // --- writes -------------------------------------------------------------------------------
@@ -255,7 +208,7 @@ export class SqliteParameterStore implements ParameterStore {
 
   /* Keeps at most 100 versions: the oldest goes, unless it carries a label. */
   private makeRoomFor(p: ParameterRow): void {
-    const rows = this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(p.id) as VersionRow[];
+    const rows = this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(p.id) as ParameterVersionRow[];
     if (rows.length < MAX_VERSIONS) return;
     const oldest = rows[0]!;
     if (labelsOf(oldest).length > 0) {
@@ -269,8 +222,7 @@ export class SqliteParameterStore implements ParameterStore {
 
   async labelParameterVersion(scope: SecretsScope, input: { name: string; version?: number; labels: string[] }): Promise<{ invalidLabels: string[]; parameterVersion: number }> {
     return this.db.tx(() => {
-      const { row } = this.lookup(scope, input.name);
-      if (!row) throw notFound(input.name);
+      const row = this.find(scope, input.name);
       const version = input.version ?? row.latest;
       const target = this.versionRow(row.id, version);
       if (!target) throw versionNotFound(String(version), input.name);
@@ -284,7 +236,7 @@ export class SqliteParameterStore implements ParameterStore {
         );
       }
       // A label names one version of a parameter: it moves off any other version.
-      for (const other of this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? AND version != ?").all(row.id, version) as VersionRow[]) {
+      for (const other of this.db.sql("SELECT version, labels FROM parameter_versions WHERE parameter_id = ? AND version != ?").all(row.id, version) as ParameterVersionRow[]) {
         const kept = labelsOf(other).filter((l) => !valid.includes(l));
         if (kept.length !== labelsOf(other).length) {
           this.db.sql("UPDATE parameter_versions SET labels = ? WHERE parameter_id = ? AND version = ?").run(JSON.stringify(kept), row.id, other.version);
@@ -297,8 +249,7 @@ export class SqliteParameterStore implements ParameterStore {
 
   async unlabelParameterVersion(scope: SecretsScope, input: { name: string; version: number; labels: string[] }): Promise<{ removedLabels: string[]; invalidLabels: string[] }> {
     return this.db.tx(() => {
-      const { row } = this.lookup(scope, input.name);
-      if (!row) throw notFound(input.name);
+      const row = this.find(scope, input.name);
       const target = this.versionRow(row.id, input.version);
       if (!target) throw versionNotFound(String(input.version), input.name);
       const current = labelsOf(target);
@@ -313,8 +264,7 @@ export class SqliteParameterStore implements ParameterStore {
 
   async deleteParameter(scope: SecretsScope, name: string): Promise<void> {
     this.db.tx(() => {
-      const { row } = this.lookup(scope, name);
-      if (!row) throw notFound(name);
+      const row = this.find(scope, name);
       this.db.sql("DELETE FROM parameters WHERE id = ?").run(row.id);
     });
   }
@@ -384,58 +334,18 @@ export class SqliteParameterStore implements ParameterStore {
     return { parameters, invalidParameters };
   }
 
-  async getParametersByPath(
-    scope: SecretsScope,
-    query: { path: string; recursive?: boolean; filters?: ParameterStringFilter[]; withDecryption?: boolean; maxResults?: number; nextToken?: string },
-  ): Promise<{ parameters: ParameterValue[]; nextToken?: string }> {
-    const path = normalizePath(query.path);
-    const test = compileFilters(query.filters ?? [], "by-path");
-    const offset = decodeToken(query.nextToken);
-    const limit = query.maxResults ?? 10;
-    const matching = this.all(scope)
-      .filter((p) => underPath(p.name, path, query.recursive === true))
-      .map((p) => ({ p, v: this.latest(p) }))
-      .filter(({ p, v }) => test(this.subject(p, v)));
-    return {
-      parameters: matching.slice(offset, offset + limit).map(({ p, v }) => this.toValue(p, v, query.withDecryption === true)),
-      ...(offset + limit < matching.length ? { nextToken: encodeToken(offset + limit) } : {}),
-    };
+  // --- listings (parameter-listings.ts) -----------------------------------------------------
+
+  getParametersByPath(scope: SecretsScope, query: Parameters<ParameterStore["getParametersByPath"]>[1]): ReturnType<ParameterStore["getParametersByPath"]> {
+    return this.listings.getParametersByPath(scope, query);
   }
 
-  async describeParameters(
-    scope: SecretsScope,
-    query: { filters?: { key: string; values: string[] }[]; parameterFilters?: ParameterStringFilter[]; maxResults?: number; nextToken?: string },
-  ): Promise<{ parameters: ParameterMetadata[]; nextToken?: string }> {
-    if (query.filters?.length && query.parameterFilters?.length) throw validation("You can use either Filters or ParameterFilters in a single request.");
-    const test = compileFilters(query.parameterFilters ?? [], "describe");
-    const legacy = query.filters ?? [];
-    const offset = decodeToken(query.nextToken);
-    const limit = query.maxResults ?? 10;
-    const matching = this.all(scope)
-      .map((p) => ({ p, v: this.latest(p) }))
-      .filter(({ p, v }) => legacy.every((f) => legacyMatch(f, p.name, v)) && test(this.subject(p, v)));
-    return {
-      parameters: matching.slice(offset, offset + limit).map(({ p, v }) => this.toMetadata(p, v)),
-      ...(offset + limit < matching.length ? { nextToken: encodeToken(offset + limit) } : {}),
-    };
+  describeParameters(scope: SecretsScope, query: Parameters<ParameterStore["describeParameters"]>[1]): ReturnType<ParameterStore["describeParameters"]> {
+    return this.listings.describeParameters(scope, query);
   }
 
-  async getParameterHistory(
-    scope: SecretsScope,
-    query: { name: string; withDecryption?: boolean; maxResults?: number; nextToken?: string },
-  ): Promise<{ parameters: ParameterHistoryEntry[]; nextToken?: string }> {
-    const { row } = this.lookup(scope, query.name);
-    if (!row) throw notFound(query.name);
-    const offset = decodeToken(query.nextToken);
-    const limit = query.maxResults ?? 50;
-    const versions = this.db.sql("SELECT * FROM parameter_versions WHERE parameter_id = ? ORDER BY version").all(row.id) as VersionRow[];
-    return {
-      parameters: versions.slice(offset, offset + limit).map((v) => {
-        const { arn: _arn, ...meta } = this.toMetadata(row, v);
-        return { ...meta, value: this.valueOf(row, v, query.withDecryption === true), labels: labelsOf(v) };
-      }),
-      ...(offset + limit < versions.length ? { nextToken: encodeToken(offset + limit) } : {}),
-    };
+  getParameterHistory(scope: SecretsScope, query: Parameters<ParameterStore["getParameterHistory"]>[1]): ReturnType<ParameterStore["getParameterHistory"]> {
+    return this.listings.getParameterHistory(scope, query);
   }
 
   async readReference(reference: ParameterReference): Promise<string> {
@@ -446,27 +356,5 @@ export class SqliteParameterStore implements ParameterStore {
 
   async close(): Promise<void> {
     await this.deps.close();
-  }
-}
-
-function legacyMatch(filter: { key: string; values: string[] }, name: string, v: VersionRow): boolean {
-  switch (filter.key) {
-    case "Name":
-      return filter.values.some((value) => name.startsWith(value));
-    case "Type":
-      return filter.values.includes(v.type);
-    default:
-      return v.key_id !== null && filter.values.includes(v.key_id);
-  }
-}
-
-function policiesOf(text: string | null): ParameterMetadata["policies"] {
-  if (text === null) return [];
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (!Array.isArray(parsed)) return [];
-    return parsed.map((p: { Type?: string }) => ({ policyText: JSON.stringify(p), policyType: p?.Type ?? "Unknown", policyStatus: "Pending" }));
-  } catch {
-    return [];
   }
 }
