@@ -13,12 +13,14 @@ import { Agent } from "../agent/agent.ts";
 import type { PullBehavior } from "../agent/images.ts";
 import { createHttpServer } from "../api/http-server.ts";
 import { ecsService } from "../api/ecs/ecs-service.ts";
-import { createApi } from "../api/router.ts";
+import { createApi, type Handle } from "../api/router.ts";
 import { stsService } from "../api/sts/sts-service.ts";
 import { systemClock } from "../core/clock.ts";
 import { randomIds } from "../core/ids.ts";
 import type { Logger } from "../core/logger.ts";
 import { AgentSignals } from "../control/agents.ts";
+import type { ControlDeps } from "../control/context.ts";
+import type { AgentChannel } from "../protocol/agent-protocol.ts";
 import { ServiceController } from "../controllers/service-controller.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { SqliteStore } from "../store/sqlite-store.ts";
@@ -39,7 +41,7 @@ import { secretsManagerService } from "../api/secretsmanager/secretsmanager-serv
 import { ssmService } from "../api/ssm/ssm-service.ts";
 import { Envelope } from "../secrets/envelope.ts";
 import { loadMasterKey } from "../secrets/master-key.ts";
-import { openSecretsDatabase } from "../secrets/secrets-database.ts";
+import { openSecretsDatabase, type SecretsDatabase } from "../secrets/secrets-database.ts";
 import { inProcessAgentChannel } from "./agent-channel.ts";
 import { ecsRotationRunner } from "./rotation-runner.ts";
 import { taskIdentity } from "./task-identity.ts";
@@ -92,18 +94,95 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig): Promise<RunningServer> {
   const identity = loadOrCreateIdentity(config.dataDir);
   const agentToken = loadOrCreateAgentToken(config.dataDir);
-  const store = new SqliteStore({ path: join(config.dataDir, "berth.db") });
-  const logs = new SqliteLogsEngine({ path: join(config.dataDir, "logs.db"), clock: systemClock });
+  const signals = new AgentSignals();
+  const engines = openEngines(config, identity, signals);
+  const { deps, logs, elb, secrets, iam, metrics } = engines;
+  const dataPlane = new LoadBalancerDataPlane({ logger: config.logger, workers: config.lbWorkers ?? 0 });
+  const stopLoadBalancing = connectLoadBalancing(elb, dataPlane, config.logger);
+  const services = new ServiceController({
+    deps,
+    notifyAgent: signals.notify,
+    logger: config.logger,
+    elb,
+    noteInstanceAddress: (id, address) => engines.instanceAddresses.set(id, address),
+  });
+  const channel = inProcessAgentChannel(
+    deps,
+    signals,
+    identity.accountId,
+    logs,
+    taskIdentity({ iam, secrets: secrets.secrets, parameters: secrets.parameters, accountId: identity.accountId }),
+  );
+  const http = createHttpServer(apiHandle(config, identity, engines, signals, services), config.logger, undefined, agentHttpHandler(channel, agentToken, config.logger));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(config.port, config.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+
+  const stopHousekeeping = startHousekeeping({
+    deps,
+    logs,
+    secrets: secrets.secrets,
+    metrics,
+    recorder: new LbMetricsRecorder(() => dataPlane.metrics(), metrics),
+    logger: config.logger,
+    stoppedTaskRetentionMs: config.stoppedTaskRetentionMs ?? 60 * 60_000,
+    metricsPeriodMs: config.metricsPeriodMs ?? 60_000,
+  });
+  services.start();
+  const agent = config.agent ? await startEmbeddedAgent(config, config.agent, channel, url) : undefined;
+  config.logger.info("berth server listening", { url, dataDir: config.dataDir });
+  const running: RunningServer = {
+    url,
+    port,
+    identity,
+    agentToken,
+    metrics,
+    async close() {
+      stopHousekeeping();
+      services.stop();
+      await agent?.stop();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      await stopLoadBalancing();
+      await dataPlane.close();
+      await engines.close();
+    },
+  };
+  if (agent) running.agent = agent;
+  return running;
+}
+
+/** The control plane's state, each engine on its own file in the data dir. */
+interface Engines {
+  deps: ControlDeps & { elb: SqliteElbEngine };
+  logs: SqliteLogsEngine;
+  elb: SqliteElbEngine;
+  secrets: SecretsDatabase;
+  iam: SqliteIamEngine;
+  metrics: SqliteMetricsStore;
+  /** Instance targets are reached at the address their host port is published on. */
+  instanceAddresses: Map<string, string>;
+  close(): Promise<void>;
+}
+
+function openEngines(config: ServerConfig, identity: Identity, signals: AgentSignals): Engines {
+  const { dataDir, logger } = config;
+  const store = new SqliteStore({ path: join(dataDir, "berth.db") });
+  const logs = new SqliteLogsEngine({ path: join(dataDir, "logs.db"), clock: systemClock });
   const masterKey = loadMasterKey({
-    dataDir: config.dataDir,
+    dataDir,
     ...(config.masterKey !== undefined ? { keyText: config.masterKey } : {}),
     ...(config.masterKeyFile !== undefined ? { keyFile: config.masterKeyFile } : {}),
   });
   const envelope = new Envelope(masterKey);
-  // Instance targets are reached at the address their host port is published on.
   const instanceAddresses = new Map<string, string>();
   const elb = new SqliteElbEngine({
-    path: join(config.dataDir, "elb.db"),
+    path: join(dataDir, "elb.db"),
     clock: systemClock,
     instanceAddress: (id) => instanceAddresses.get(id),
     // Imported certificates' private keys are sealed under the secrets master key.
@@ -111,33 +190,44 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const deps = { store, clock: systemClock, ids: randomIds, elb };
   const secrets = openSecretsDatabase({
-    path: join(config.dataDir, "secrets.db"),
+    path: join(dataDir, "secrets.db"),
     masterKey,
     clock: systemClock,
-    logger: config.logger,
+    logger,
     runner: ecsRotationRunner(deps, (agentId) => signals.notify(agentId)),
   });
-  const signals = new AgentSignals();
-  const dataPlane = new LoadBalancerDataPlane({ logger: config.logger, workers: config.lbWorkers ?? 0 });
-  const stopLoadBalancing = connectLoadBalancing(elb, dataPlane, config.logger);
-  const metrics = new SqliteMetricsStore({ path: join(config.dataDir, "metrics.db") });
-  const recorder = new LbMetricsRecorder(() => dataPlane.metrics(), metrics);
-  const services = new ServiceController({
-    deps,
-    notifyAgent: signals.notify,
-    logger: config.logger,
-    elb,
-    noteInstanceAddress: (id, address) => instanceAddresses.set(id, address),
-  });
-  const admin = principalOf(identity, identity.admin);
   const iam = new SqliteIamEngine({
-    path: join(config.dataDir, "iam.db"),
+    path: join(dataDir, "iam.db"),
     accountId: identity.accountId,
     clock: systemClock,
-    adminArn: admin.arn,
+    adminArn: principalOf(identity, identity.admin).arn,
     sealer: envelope.textSealer("iam"),
   });
-  const handle = createApi({
+  const metrics = new SqliteMetricsStore({ path: join(dataDir, "metrics.db") });
+  return {
+    deps,
+    logs,
+    elb,
+    secrets,
+    iam,
+    metrics,
+    instanceAddresses,
+    async close() {
+      await store.close();
+      await logs.close();
+      await elb.close();
+      await metrics.close();
+      await secrets.close();
+      await iam.close();
+    },
+  };
+}
+
+/** The public API: every service Berth serves, behind SigV4 and IAM. */
+function apiHandle(config: ServerConfig, identity: Identity, engines: Engines, signals: AgentSignals, services: ServiceController): Handle {
+  const { deps, logs, elb, secrets, iam } = engines;
+  const admin = principalOf(identity, identity.admin);
+  return createApi({
     services: [
       ecsService(deps, signals.notify, services.enqueue),
       logsService(logs),
@@ -154,78 +244,25 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     ids: randomIds,
     logger: config.logger,
   });
-  const channel = inProcessAgentChannel(
-    deps,
-    signals,
-    identity.accountId,
-    logs,
-    taskIdentity({ iam, secrets: secrets.secrets, parameters: secrets.parameters, accountId: identity.accountId }),
-  );
-  const http = createHttpServer(handle, config.logger, undefined, agentHttpHandler(channel, agentToken, config.logger));
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(config.port, config.host, () => resolve());
-  });
-  const port = (http.address() as AddressInfo).port;
-  const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${port}`;
+}
 
-  const stopHousekeeping = startHousekeeping({
-    deps,
-    logs,
-    secrets: secrets.secrets,
-    metrics,
-    recorder,
+/** This host's own agent, joined over the in-process channel. */
+async function startEmbeddedAgent(config: ServerConfig, a: EmbeddedAgentConfig, channel: AgentChannel, apiUrl: string): Promise<Agent> {
+  const agent = new Agent({
+    channel,
+    runtime: a.runtime,
+    dataDir: config.dataDir,
+    region: a.region,
+    cluster: a.cluster,
+    fargate: a.fargate,
+    availabilityZone: a.availabilityZone,
+    bindIp: a.bindIp,
+    pullBehavior: a.pullBehavior,
+    apiUrl,
     logger: config.logger,
-    stoppedTaskRetentionMs: config.stoppedTaskRetentionMs ?? 60 * 60_000,
-    metricsPeriodMs: config.metricsPeriodMs ?? 60_000,
+    ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),
+    ...(a.cleanupMs !== undefined ? { cleanupMs: a.cleanupMs } : {}),
   });
-  services.start();
-
-  let agent: Agent | undefined;
-  if (config.agent) {
-    const a = config.agent;
-    agent = new Agent({
-      channel,
-      runtime: a.runtime,
-      dataDir: config.dataDir,
-      region: a.region,
-      cluster: a.cluster,
-      fargate: a.fargate,
-      availabilityZone: a.availabilityZone,
-      bindIp: a.bindIp,
-      pullBehavior: a.pullBehavior,
-      apiUrl: url,
-      logger: config.logger,
-      ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),
-      ...(a.cleanupMs !== undefined ? { cleanupMs: a.cleanupMs } : {}),
-    });
-    await agent.start();
-  }
-  config.logger.info("berth server listening", { url, dataDir: config.dataDir });
-  const running: RunningServer = {
-    url,
-    port,
-    identity,
-    agentToken,
-    metrics,
-    async close() {
-      stopHousekeeping();
-      services.stop();
-      await agent?.stop();
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeAllConnections();
-      });
-      await store.close();
-      await logs.close();
-      await stopLoadBalancing();
-      await dataPlane.close();
-      await elb.close();
-      await metrics.close();
-      await secrets.close();
-      await iam.close();
-    },
-  };
-  if (agent) running.agent = agent;
-  return running;
+  await agent.start();
+  return agent;
 }
