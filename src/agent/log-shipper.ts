@@ -142,76 +142,121 @@ export class LogShipper {
   private async run(containerId: string, target: AwslogsTarget, signal: AbortSignal): Promise<void> {
     const { multilinePattern, ...wire } = target;
     const pattern = this.startPattern(containerId, multilinePattern);
-    const { now, flushMs } = this.options;
     const buffer = new EventBuffer(this.readCursor(containerId) ?? { line: START_CURSOR, events: START_CURSOR }, this.options);
-    const wake = new Wake();
+    const follow: Follow = { containerId, wire, pattern, signal, buffer, wake: new Wake() };
     for (;;) {
       const session = new AbortController();
       const onAbort = () => session.abort();
       signal.addEventListener("abort", onAbort, { once: true });
-      // Lines up to `resume` are in events shipped or buffered already; the position moves on
-      // as lines are taken, so skipping compares with where this session started.
-      const resume = buffer.readEnd;
-      const assembler = new EventAssembler<LogCursor>(pattern, this.options.framing);
-      let position = resume;
-      let seenAtResume = 0;
-      let lastLineAt = now();
-      let lastTime = -Infinity;
-      let full = false;
-      let reading = true;
-      const onLine = (_stream: "stdout" | "stderr", line: string, engineTime: number): void => {
-        const timeMs = Math.max(engineTime, lastTime);
-        lastTime = timeMs;
-        if (full || timeMs < resume.time) return;
-        if (timeMs === resume.time && seenAtResume++ < resume.count) return;
-        if (buffer.full) {
-          // Pause: this line, the pending event's lines and what follows are read again.
-          full = true;
-          session.abort();
-          return;
-        }
-        position = nextCursor(position, timeMs);
-        lastLineAt = now();
-        buffer.take(assembler.push(line, timeMs, position));
-        // The loop resumes once the runtime's current chunk of lines is taken (a microtask).
-        wake.signal();
-      };
-      const reader = this.runtime
-        .logs(containerId, { follow: true, since: Math.max(0, resume.time - REORDER_WINDOW_MS), signal: session.signal }, onLine)
-        .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
-        .finally(() => {
-          reading = false;
-          // The output ended (or could not be read further): its last event is complete.
-          if (!full && !signal.aborted) buffer.take(assembler.flush());
-          wake.signal();
-        });
-      while (reading || buffer.events.length > 0) {
-        if (full && !reading && buffer.halfEmpty) break;
-        if (reading && now() - lastLineAt >= IDLE_MS) buffer.take(assembler.due(now()));
-        if (buffer.events.length === 0) {
-          await wake.wait(flushMs);
-          continue;
-        }
-        const events = buffer.events.slice(0, this.options.maxBatch);
-        try {
-          const batch = events.map((e) => ({ timestamp: e.timestamp, message: e.message }));
-          await this.ship([{ ...wire, events: batch, source: { key: containerId, from: buffer.from } }]);
-        } catch (error) {
-          // The server is away or refused: keep the events and try again.
-          this.logger.warn("log shipping failed; will retry", { containerId, error: String(error) });
-          await sleep(1000);
-          if (signal.aborted) break;
-          continue;
-        }
-        const saved = buffer.shipped(events.length);
-        if (saved) this.writeCursor(containerId, saved);
-      }
-      await reader;
+      const reading = this.read(follow, session);
+      await this.shipWhileReading(follow, reading);
+      await reading.done;
       signal.removeEventListener("abort", onAbort);
       // The container stopped (its stream ended) or the agent is stopping: done.
-      if (!full || signal.aborted) return;
+      if (!reading.full || signal.aborted) return;
     }
   }
+
+  /**
+   * Starts a reading session: lines already in events shipped or buffered are skipped, the
+   * rest are framed into events and taken into the buffer until it is full, which pauses the
+   * session (`full`, and `session` aborted). When the output ends its last event is taken.
+   */
+  private read(follow: Follow, session: AbortController): ReadingSession {
+    const { containerId, buffer, wake, signal } = follow;
+    const { now } = this.options;
+    // Lines up to `resume` are in events shipped or buffered already; the position moves on
+    // as lines are taken, so skipping compares with where this session started.
+    const resume = buffer.readEnd;
+    const assembler = new EventAssembler<LogCursor>(follow.pattern, this.options.framing);
+    let position = resume;
+    let seenAtResume = 0;
+    let lastTime = -Infinity;
+    const state = { assembler, lastLineAt: now(), full: false, reading: true };
+    const onLine = (_stream: "stdout" | "stderr", line: string, engineTime: number): void => {
+      const timeMs = Math.max(engineTime, lastTime);
+      lastTime = timeMs;
+      if (state.full || timeMs < resume.time) return;
+      if (timeMs === resume.time && seenAtResume++ < resume.count) return;
+      if (buffer.full) {
+        // Pause: this line, the pending event's lines and what follows are read again.
+        state.full = true;
+        session.abort();
+        return;
+      }
+      position = nextCursor(position, timeMs);
+      state.lastLineAt = now();
+      buffer.take(assembler.push(line, timeMs, position));
+      // The loop resumes once the runtime's current chunk of lines is taken (a microtask).
+      wake.signal();
+    };
+    const done = this.runtime
+      .logs(containerId, { follow: true, since: Math.max(0, resume.time - REORDER_WINDOW_MS), signal: session.signal }, onLine)
+      .catch((e: unknown) => this.logger.warn("log follow ended", { containerId, error: String(e) }))
+      .finally(() => {
+        state.reading = false;
+        // The output ended (or could not be read further): its last event is complete.
+        if (!state.full && !signal.aborted) buffer.take(assembler.flush());
+        wake.signal();
+      });
+    return Object.assign(state, { done });
+  }
+
+  /**
+   * Ships the buffer in batches while the session reads and until it is empty, or, when the
+   * session paused on a full buffer, until it is half empty; saves the cursor after each
+   * acknowledged batch. A failed batch is retried until the agent stops.
+   */
+  private async shipWhileReading(follow: Follow, reading: ReadingSession): Promise<void> {
+    const { containerId, wire, buffer, wake, signal } = follow;
+    const { now, flushMs, maxBatch } = this.options;
+    while (reading.reading || buffer.events.length > 0) {
+      if (reading.full && !reading.reading && buffer.halfEmpty) break;
+      if (reading.reading && now() - reading.lastLineAt >= IDLE_MS) buffer.take(reading.assembler.due(now()));
+      if (buffer.events.length === 0) {
+        await wake.wait(flushMs);
+        continue;
+      }
+      const events = buffer.events.slice(0, maxBatch);
+      try {
+        const batch = events.map((e) => ({ timestamp: e.timestamp, message: e.message }));
+        await this.ship([{ ...wire, events: batch, source: { key: containerId, from: buffer.from } }]);
+      } catch (error) {
+        // The server is away or refused: keep the events and try again.
+        this.logger.warn("log shipping failed; will retry", { containerId, error: String(error) });
+        await sleep(1000);
+        if (signal.aborted) break;
+        continue;
+      }
+      const saved = buffer.shipped(events.length);
+      if (saved) this.writeCursor(containerId, saved);
+    }
+  }
+}
+
+/** One container's shipping, across its reading sessions. */
+interface Follow {
+  containerId: string;
+  wire: LogTarget;
+  pattern: RegExp | undefined;
+  /** The agent stops following the container. */
+  signal: AbortSignal;
+  buffer: EventBuffer;
+  /** Signalled when lines are taken or reading ends, so an idle shipping loop looks again. */
+  wake: Wake;
+}
+
+/** A reading session as the shipping loop sees it: the line callback and the runtime's end change it. */
+interface ReadingSession {
+  assembler: EventAssembler<LogCursor>;
+  /** Host time of the last line taken; a pending event is closed by the clock after IDLE_MS of quiet. */
+  lastLineAt: number;
+  /** The buffer filled and the session paused: a new one starts once half of it has shipped. */
+  full: boolean;
+  /** The runtime may still deliver lines. */
+  reading: boolean;
+  /** Settles once the runtime has stopped delivering lines and the last event is taken. */
+  done: Promise<void>;
 }
 
 /** A container's events read but not shipped yet, and the cursors on either side of them. */
