@@ -7,9 +7,11 @@ import type {
   ContainerSpec,
   ContainerState,
   ContainerStatus,
+  HealthCheckSpec,
   HealthStatus,
   ImageInfo,
   PortBinding,
+  PortMapping,
   RuntimeEvent,
   RuntimeEventType,
 } from "./runtime.ts";
@@ -24,9 +26,33 @@ function isUserNetwork(mode: string): boolean {
 
 /** The body of POST /containers/create. */
 export function createBody(spec: ContainerSpec): Record<string, unknown> {
+  const { exposed, bindings } = portMaps(spec.ports ?? []);
+  const endpoint = endpointConfig(spec);
+  return {
+    Image: spec.image,
+    Labels: spec.labels,
+    Cmd: spec.cmd,
+    Entrypoint: spec.entrypoint,
+    Env: spec.env,
+    WorkingDir: spec.workingDir,
+    User: spec.user,
+    Hostname: spec.hostname,
+    ExposedPorts: exposed,
+    Healthcheck: spec.healthCheck === undefined ? undefined : healthcheck(spec.healthCheck),
+    StopSignal: spec.stopSignal,
+    StopTimeout: spec.stopTimeoutSec,
+    HostConfig: hostConfig(spec, bindings),
+    NetworkingConfig: endpoint === undefined ? undefined : { EndpointsConfig: { [spec.networkMode]: endpoint } },
+  };
+}
+
+type EngineBindings = Record<string, { HostIp: string; HostPort: string }[]>;
+
+/** The create body's ExposedPorts and HostConfig.PortBindings, keyed "port/protocol". */
+function portMaps(ports: readonly PortMapping[]): { exposed: Record<string, object>; bindings: EngineBindings } {
   const exposed: Record<string, object> = {};
-  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of spec.ports ?? []) {
+  const bindings: EngineBindings = {};
+  for (const p of ports) {
     const key = `${p.containerPort}/${p.protocol}`;
     exposed[key] = {};
     (bindings[key] ??= []).push({
@@ -35,8 +61,12 @@ export function createBody(spec: ContainerSpec): Record<string, unknown> {
       HostPort: p.hostPort !== undefined && p.hostPort > 0 ? String(p.hostPort) : "",
     });
   }
-  const hc = spec.healthCheck;
-  const hostConfig = {
+  return { exposed, bindings };
+}
+
+/** The create body's HostConfig: resources, privileges, mounts, DNS and the log driver. */
+function hostConfig(spec: ContainerSpec, bindings: EngineBindings): Record<string, unknown> {
+  return {
     NetworkMode: spec.networkMode,
     PortBindings: bindings,
     Memory: spec.memoryMiB === undefined ? undefined : spec.memoryMiB * MIB,
@@ -67,37 +97,25 @@ export function createBody(spec: ContainerSpec): Record<string, unknown> {
     LogConfig: spec.logDriver === undefined ? undefined : { Type: spec.logDriver.type, Config: spec.logDriver.config },
     SecurityOpt: spec.securityOpt,
   };
-  const endpoint =
-    isUserNetwork(spec.networkMode) && (spec.networkAliases !== undefined || spec.ipv4Address !== undefined)
-      ? {
-          Aliases: spec.networkAliases,
-          IPAMConfig: spec.ipv4Address === undefined ? undefined : { IPv4Address: spec.ipv4Address },
-        }
-      : undefined;
+}
+
+/** The engine's Healthcheck: durations in nanoseconds. */
+function healthcheck(hc: HealthCheckSpec): Record<string, unknown> {
   return {
-    Image: spec.image,
-    Labels: spec.labels,
-    Cmd: spec.cmd,
-    Entrypoint: spec.entrypoint,
-    Env: spec.env,
-    WorkingDir: spec.workingDir,
-    User: spec.user,
-    Hostname: spec.hostname,
-    ExposedPorts: exposed,
-    Healthcheck:
-      hc === undefined
-        ? undefined
-        : {
-            Test: hc.test,
-            Interval: hc.intervalMs * NS_PER_MS,
-            Timeout: hc.timeoutMs * NS_PER_MS,
-            Retries: hc.retries,
-            StartPeriod: hc.startPeriodMs * NS_PER_MS,
-          },
-    StopSignal: spec.stopSignal,
-    StopTimeout: spec.stopTimeoutSec,
-    HostConfig: hostConfig,
-    NetworkingConfig: endpoint === undefined ? undefined : { EndpointsConfig: { [spec.networkMode]: endpoint } },
+    Test: hc.test,
+    Interval: hc.intervalMs * NS_PER_MS,
+    Timeout: hc.timeoutMs * NS_PER_MS,
+    Retries: hc.retries,
+    StartPeriod: hc.startPeriodMs * NS_PER_MS,
+  };
+}
+
+/** The endpoint settings for a user-defined network (aliases, a static IP), or undefined when there are none. */
+function endpointConfig(spec: ContainerSpec): Record<string, unknown> | undefined {
+  if (!isUserNetwork(spec.networkMode) || (spec.networkAliases === undefined && spec.ipv4Address === undefined)) return undefined;
+  return {
+    Aliases: spec.networkAliases,
+    IPAMConfig: spec.ipv4Address === undefined ? undefined : { IPv4Address: spec.ipv4Address },
   };
 }
 
