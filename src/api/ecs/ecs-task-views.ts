@@ -4,7 +4,7 @@
  */
 import { type ContainerInstance, resourceList } from "../../domain/container-instance.ts";
 import type { Tag } from "../../domain/tags.ts";
-import type { Task } from "../../domain/task.ts";
+import type { Task, TaskContainer } from "../../domain/task.ts";
 import type { ContainerInstance as ContainerInstanceWire, Task as TaskWire } from "../models/ecs.types.ts";
 import { epochSeconds } from "./ecs-views.ts";
 
@@ -32,29 +32,7 @@ export function taskView(task: Task, tags: Tag[] = []): TaskWire {
     attributes: [{ name: "ecs.cpu-architecture", value: process.arch === "arm64" ? "arm64" : "x86_64" }],
     availabilityZone: task.availabilityZone,
     clusterArn: task.clusterArn,
-    containers: task.containers.map((c) => {
-      const container: NonNullable<TaskWire["containers"]>[number] = {
-        containerArn: c.containerArn,
-        taskArn: task.taskArn,
-        name: c.name,
-        image: c.image,
-        lastStatus: c.lastStatus,
-        networkBindings: c.networkBindings,
-        networkInterfaces:
-          task.networkMode === "awsvpc" && task.privateIPv4Address
-            ? [{ attachmentId: attachmentId(task.taskId), privateIpv4Address: task.privateIPv4Address }]
-            : [],
-        healthStatus: c.healthStatus,
-        cpu: c.cpu,
-      };
-      if (c.imageDigest !== undefined) container.imageDigest = c.imageDigest;
-      if (c.runtimeId !== undefined) container.runtimeId = c.runtimeId;
-      if (c.exitCode !== undefined) container.exitCode = c.exitCode;
-      if (c.reason !== undefined) container.reason = c.reason;
-      if (c.memory !== undefined) container.memory = c.memory;
-      if (c.memoryReservation !== undefined) container.memoryReservation = c.memoryReservation;
-      return container;
-    }),
+    containers: task.containers.map((c) => containerView(task, c)),
     createdAt: epochSeconds(task.createdAt),
     desiredStatus: task.desiredStatus,
     enableExecuteCommand: false,
@@ -73,7 +51,40 @@ export function taskView(task: Task, tags: Tag[] = []): TaskWire {
     view.platformFamily = "Linux";
     view.ephemeralStorage = { sizeInGiB: 20 };
   }
-  const optional = {
+  for (const [key, value] of Object.entries(optionalFields(task))) if (value !== undefined) (view as Record<string, unknown>)[key] = value;
+  return view;
+}
+
+type ContainerWire = NonNullable<TaskWire["containers"]>[number];
+
+/** One of the task's containers; its optional fields appear only when they have a value. */
+function containerView(task: Task, c: TaskContainer): ContainerWire {
+  const container: ContainerWire = {
+    containerArn: c.containerArn,
+    taskArn: task.taskArn,
+    name: c.name,
+    image: c.image,
+    lastStatus: c.lastStatus,
+    networkBindings: c.networkBindings,
+    networkInterfaces:
+      task.networkMode === "awsvpc" && task.privateIPv4Address
+        ? [{ attachmentId: attachmentId(task.taskId), privateIpv4Address: task.privateIPv4Address }]
+        : [],
+    healthStatus: c.healthStatus,
+    cpu: c.cpu,
+  };
+  if (c.imageDigest !== undefined) container.imageDigest = c.imageDigest;
+  if (c.runtimeId !== undefined) container.runtimeId = c.runtimeId;
+  if (c.exitCode !== undefined) container.exitCode = c.exitCode;
+  if (c.reason !== undefined) container.reason = c.reason;
+  if (c.memory !== undefined) container.memory = c.memory;
+  if (c.memoryReservation !== undefined) container.memoryReservation = c.memoryReservation;
+  return container;
+}
+
+/** The task fields the view carries only when they have a value, in the order it adds them. */
+function optionalFields(task: Task): Record<string, unknown> {
+  return {
     capacityProviderName: task.capacityProviderName,
     containerInstanceArn: task.containerInstanceArn,
     cpu: task.cpu,
@@ -90,8 +101,6 @@ export function taskView(task: Task, tags: Tag[] = []): TaskWire {
     executionStoppedAt: seconds(task.executionStoppedAt),
     stoppedAt: seconds(task.stoppedAt),
   };
-  for (const [key, value] of Object.entries(optional)) if (value !== undefined) (view as Record<string, unknown>)[key] = value;
-  return view;
 }
 
 export function containerInstanceView(instance: ContainerInstance, tasks: readonly Task[]): ContainerInstanceWire {
