@@ -35,7 +35,43 @@ export type Handle = (req: ApiRequest) => Promise<ApiResponse>;
 /** Errors raised before any service is known (auth, routing) use this table. */
 const EDGE_ERRORS: ErrorTable = { codes: {}, serverFault: "InternalFailure" };
 
+/** The services by how a request names them: JSON ones by X-Amz-Target prefix, query ones by signing name. */
+interface Routes {
+  options: ApiOptions;
+  byTarget: Map<string, ServiceDefinition>;
+  bySigningName: Map<string, ServiceDefinition>;
+}
+
+/** One request whose signature has been verified: who sent it, in which scope, signed for which service. */
+interface SignedCall {
+  req: ApiRequest;
+  requestId: string;
+  ctx: CallContext;
+  principal: Principal;
+  signingService: string;
+}
+
+/** The pipeline: health check, SigV4, then the JSON or query protocol (each authorizes and answers its own errors). */
 export function createApi(options: ApiOptions): Handle {
+  const routes = routeServices(options);
+  return async function handle(req: ApiRequest): Promise<ApiResponse> {
+    const requestId = options.ids.uuid();
+    if (req.method === "GET" && req.path === "/_berth/health") {
+      return { status: 200, headers: { "content-type": "application/json" }, body: '{"status":"ok"}' };
+    }
+    const target = header(req, "x-amz-target");
+    let call: SignedCall;
+    try {
+      call = authenticate(options, req, requestId);
+    } catch (error) {
+      return rejectUnauthenticated(routes, req, target, requestId, error);
+    }
+    if (target !== undefined) return callJson(routes, call, target);
+    return callQuery(routes, call);
+  };
+}
+
+function routeServices(options: ApiOptions): Routes {
   const byTarget = new Map<string, ServiceDefinition>();
   const bySigningName = new Map<string, ServiceDefinition>();
   for (const given of options.services) {
@@ -43,81 +79,72 @@ export function createApi(options: ApiOptions): Handle {
     if (s.model.metadata.targetPrefix) byTarget.set(s.model.metadata.targetPrefix, s);
     bySigningName.set(s.signingName, s);
   }
+  return { options, byTarget, bySigningName };
+}
 
-  return async function handle(req: ApiRequest): Promise<ApiResponse> {
-    const requestId = options.ids.uuid();
-    if (req.method === "GET" && req.path === "/_berth/health") {
-      return { status: 200, headers: { "content-type": "application/json" }, body: '{"status":"ok"}' };
-    }
-    const target = header(req, "x-amz-target");
-    const respondError = (error: WireError): ApiResponse =>
-      target === undefined
-        ? queryError(queryAuthError(error), requestId, bySigningName.get(scopeService(req) ?? "")?.model.metadata.xmlNamespace)
-        : jsonError(error, requestId);
+/* guard: SigV4Error for a missing, malformed, expired or wrong signature or an unknown key. */
+function authenticate(options: ApiOptions, req: ApiRequest, requestId: string): SignedCall {
+  const caller = verifySigV4(req, options.credentials, options.clock.now());
+  const principal = caller.principal as Principal;
+  const ctx: CallContext = { scope: { partition: "aws", region: caller.region, accountId: principal.accountId }, principalArn: principal.arn };
+  return { req, requestId, ctx, principal, signingService: caller.service };
+}
 
-    let ctx: CallContext;
-    let signingService: string;
-    let principal: Principal;
-    try {
-      const caller = verifySigV4(req, options.credentials, options.clock.now());
-      principal = caller.principal as Principal;
-      signingService = caller.service;
-      ctx = { scope: { partition: "aws", region: caller.region, accountId: principal.accountId }, principalArn: principal.arn };
-    } catch (error) {
-      if (error instanceof SigV4Error) {
-        return respondError({ exception: error.exception, status: authErrorStatus(error.exception), message: error.message, fault: "Sender" });
-      }
-      return respondError(toWireError(error, EDGE_ERRORS, requestId, options.logger));
-    }
+/** A failed authentication, answered before any service is known, in the protocol the request speaks. */
+function rejectUnauthenticated(routes: Routes, req: ApiRequest, target: string | undefined, requestId: string, error: unknown): ApiResponse {
+  const wire: WireError =
+    error instanceof SigV4Error
+      ? { exception: error.exception, status: authErrorStatus(error.exception), message: error.message, fault: "Sender" }
+      : toWireError(error, EDGE_ERRORS, requestId, routes.options.logger);
+  if (target !== undefined) return jsonError(wire, requestId);
+  const namespace = routes.bySigningName.get(scopeService(req) ?? "")?.model.metadata.xmlNamespace;
+  return queryError(queryAuthError(wire), requestId, namespace);
+}
 
-    if (target !== undefined) return callJson(req, target, ctx, principal, requestId);
-    return callQuery(req, signingService, ctx, principal, requestId);
-  };
-
-  async function authorize(service: ServiceDefinition, operation: string, ctx: CallContext, input: unknown, principal: Principal, req: ApiRequest): Promise<void> {
-    if (options.iam !== undefined && !principal.admin) {
-      await authorizeCall(options.iam, { service, operation, ctx, input, principal, request: req });
-    }
+async function authorize(routes: Routes, call: SignedCall, service: ServiceDefinition, operation: string, input: unknown): Promise<void> {
+  const { iam } = routes.options;
+  if (iam !== undefined && !call.principal.admin) {
+    await authorizeCall(iam, { service, operation, ctx: call.ctx, input, principal: call.principal, request: call.req });
   }
+}
 
-  async function callJson(req: ApiRequest, target: string, ctx: CallContext, principal: Principal, requestId: string): Promise<ApiResponse> {
-    // The service's own error table applies as soon as the target names a service.
-    const table = byTarget.get(target.slice(0, target.lastIndexOf(".")))?.errors ?? EDGE_ERRORS;
-    try {
-      const call = decodeJsonCall(req, byTarget, target);
-      await authorize(call.service, call.operation, ctx, call.input, principal, req);
-      const output = await call.handler(ctx, call.input);
-      return { status: 200, headers: jsonResponseHeaders(requestId, call.service.model.metadata.jsonVersion), body: JSON.stringify(output) };
-    } catch (error) {
-      return jsonError(toWireError(error, table, requestId, options.logger), requestId);
-    }
+async function callJson(routes: Routes, call: SignedCall, target: string): Promise<ApiResponse> {
+  // The service's own error table applies as soon as the target names a service.
+  const table = routes.byTarget.get(target.slice(0, target.lastIndexOf(".")))?.errors ?? EDGE_ERRORS;
+  try {
+    const json = decodeJsonCall(call.req, routes.byTarget, target);
+    await authorize(routes, call, json.service, json.operation, json.input);
+    const output = await json.handler(call.ctx, json.input);
+    return { status: 200, headers: jsonResponseHeaders(call.requestId, json.service.model.metadata.jsonVersion), body: JSON.stringify(output) };
+  } catch (error) {
+    return jsonError(toWireError(error, table, call.requestId, routes.options.logger), call.requestId);
   }
+}
 
-  async function callQuery(req: ApiRequest, signingService: string, ctx: CallContext, principal: Principal, requestId: string): Promise<ApiResponse> {
-    const service = bySigningName.get(signingService);
-    let table = service?.errors ?? EDGE_ERRORS;
-    const namespace = service?.model.metadata.xmlNamespace;
-    try {
-      const params = queryParams(req);
-      const action = params.get("Action") ?? "";
-      const op = service?.model.operations[action];
-      const handler = service?.operations[action];
-      if (!service || !op || !handler) {
-        throw new BerthError(ErrorCode.UnknownOperation, `Could not find operation ${action} for version ${params.get("Version") ?? ""}`);
-      }
-      table = service.errors;
-      const input = op.input ? decodeQueryInput(service.model, op.input, params) : {};
-      if (op.input) validateInput(service.model, op.input, input);
-      await authorize(service, action, ctx, input, principal, req);
-      const output = await handler(ctx, input);
-      return {
-        status: 200,
-        headers: { "content-type": "text/xml", "x-amzn-requestid": requestId },
-        body: queryResponse(service.model, action, op.output, output, requestId),
-      };
-    } catch (error) {
-      return queryError(toWireError(error, table, requestId, options.logger), requestId, namespace);
+async function callQuery(routes: Routes, call: SignedCall): Promise<ApiResponse> {
+  const service = routes.bySigningName.get(call.signingService);
+  let table = service?.errors ?? EDGE_ERRORS;
+  const namespace = service?.model.metadata.xmlNamespace;
+  try {
+    const params = queryParams(call.req);
+    const action = params.get("Action") ?? "";
+    const op = service?.model.operations[action];
+    const handler = service?.operations[action];
+    if (!service || !op || !handler) {
+      throw new BerthError(ErrorCode.UnknownOperation, `Could not find operation ${action} for version ${params.get("Version") ?? ""}`);
     }
+    table = service.errors;
+    const input = op.input ? decodeQueryInput(service.model, op.input, params) : {};
+    if (op.input) validateInput(service.model, op.input, input);
+    await authorize(routes, call, service, action, input);
+    const output = await handler(call.ctx, input);
+    return {
+      status: 200,
+      headers: { "content-type": "text/xml", "x-amzn-requestid": call.requestId },
+      body: queryResponse(service.model, action, op.output, output, call.requestId),
+    };
+  } catch (error) {
+    return queryError(toWireError(error, table, call.requestId, routes.options.logger), call.requestId, namespace);
   }
 }
 
