@@ -5,9 +5,9 @@
  * host's address; ones that cannot be resolved are left out until they can); the PEM material
  * of the certificates listeners name.
  */
-import type { Action, RuleCondition } from "../domain/load-balancing.ts";
-import type { ActionSpec, ConditionSpec, LbSnapshot, ListenerSpec, TargetGroupSpec, TargetSpec } from "../protocol/lb-protocol.ts";
-import type { ElbCatalog } from "./elb-catalog.ts";
+import type { Action, Listener, RuleCondition } from "../domain/load-balancing.ts";
+import type { ActionSpec, ConditionSpec, LbSnapshot, ListenerSpec, LoadBalancerSpec, TargetGroupSpec, TargetSpec } from "../protocol/lb-protocol.ts";
+import type { ElbCatalog, StoredTargetGroup, TargetRow } from "./elb-catalog.ts";
 
 export interface SnapshotOptions {
   bindHost: string;
@@ -15,42 +15,55 @@ export interface SnapshotOptions {
 }
 
 export function buildSnapshot(catalog: ElbCatalog, options: SnapshotOptions): LbSnapshot {
-  const certificates: LbSnapshot["certificates"] = {};
-  const loadBalancers = catalog.loadBalancers(undefined).map(({ lb, attributes }) => ({
+  const loadBalancers = catalog.loadBalancers(undefined).map(({ lb, attributes }): LoadBalancerSpec => ({
     arn: lb.arn,
     name: lb.name,
     type: lb.type,
     attributes,
-    listeners: catalog.listenersOf(lb.arn).map(({ listener }): ListenerSpec => {
-      for (const arn of listener.certificates) {
-        const row = catalog.certificate(arn);
-        if (row) {
-          certificates[arn] = {
-            certificatePem: row.certificatePem,
-            privateKeyPem: row.privateKeyPem,
-            ...(row.chainPem !== undefined ? { chainPem: row.chainPem } : {}),
-          };
-        }
-      }
-      return {
-        arn: listener.arn,
-        protocol: listener.protocol,
-        port: listener.port,
-        bindPort: listener.bindPort,
-        bindHost: options.bindHost,
-        certificateArns: listener.certificates,
-        ...(listener.sslPolicy !== undefined ? { sslPolicy: listener.sslPolicy } : {}),
-        rules: catalog.rulesOf(listener.arn).map((r) => ({
-          arn: r.arn,
-          priority: r.priority,
-          conditions: r.conditions.map(conditionSpec),
-          actions: r.actions.map(actionSpec),
-        })),
-        defaultActions: listener.defaultActions.map(actionSpec),
-      };
-    }),
+    listeners: catalog.listenersOf(lb.arn).map(({ listener }) => listenerSpec(catalog, listener, options.bindHost)),
   }));
-  const targetGroups = catalog.targetGroups(undefined).map(({ tg, attributes }): TargetGroupSpec => ({
+  const targetGroups = catalog.targetGroups(undefined).map(({ tg, attributes }) => targetGroupSpec(catalog, tg, attributes, options));
+  const certificates = certificatesNamed(catalog, loadBalancers.flatMap((lb) => lb.listeners));
+  return { loadBalancers, targetGroups, certificates };
+}
+
+function listenerSpec(catalog: ElbCatalog, listener: Listener, bindHost: string): ListenerSpec {
+  return {
+    arn: listener.arn,
+    protocol: listener.protocol,
+    port: listener.port,
+    bindPort: listener.bindPort,
+    bindHost,
+    certificateArns: listener.certificates,
+    ...(listener.sslPolicy !== undefined ? { sslPolicy: listener.sslPolicy } : {}),
+    rules: catalog.rulesOf(listener.arn).map((r) => ({
+      arn: r.arn,
+      priority: r.priority,
+      conditions: r.conditions.map(conditionSpec),
+      actions: r.actions.map(actionSpec),
+    })),
+    defaultActions: listener.defaultActions.map(actionSpec),
+  };
+}
+
+/** The PEM material of every certificate the listeners name; an ARN the catalog no longer holds is left out. */
+function certificatesNamed(catalog: ElbCatalog, listeners: ListenerSpec[]): LbSnapshot["certificates"] {
+  const certificates: LbSnapshot["certificates"] = {};
+  for (const arn of listeners.flatMap((l) => l.certificateArns)) {
+    const row = catalog.certificate(arn);
+    if (row) {
+      certificates[arn] = {
+        certificatePem: row.certificatePem,
+        privateKeyPem: row.privateKeyPem,
+        ...(row.chainPem !== undefined ? { chainPem: row.chainPem } : {}),
+      };
+    }
+  }
+  return certificates;
+}
+
+function targetGroupSpec(catalog: ElbCatalog, tg: StoredTargetGroup, attributes: Record<string, string>, options: SnapshotOptions): TargetGroupSpec {
+  return {
     arn: tg.arn,
     name: tg.name,
     protocol: tg.protocol,
@@ -68,13 +81,14 @@ export function buildSnapshot(catalog: ElbCatalog, options: SnapshotOptions): Lb
       httpCode: tg.healthCheck.matcher ?? "",
     },
     attributes,
-    targets: catalog.targetsOf(tg.arn).flatMap((t): TargetSpec[] => {
-      const address = tg.targetType === "ip" ? t.id : options.instanceAddress(t.id);
-      if (address === undefined) return [];
-      return [{ id: t.id, port: t.port, address, state: t.state, ...(t.az !== undefined ? { availabilityZone: t.az } : {}) }];
-    }),
-  }));
-  return { loadBalancers, targetGroups, certificates };
+    targets: catalog.targetsOf(tg.arn).flatMap((t) => targetSpecs(tg, t, options)),
+  };
+}
+
+function targetSpecs(tg: StoredTargetGroup, t: TargetRow, options: SnapshotOptions): TargetSpec[] {
+  const address = tg.targetType === "ip" ? t.id : options.instanceAddress(t.id);
+  if (address === undefined) return [];
+  return [{ id: t.id, port: t.port, address, state: t.state, ...(t.az !== undefined ? { availabilityZone: t.az } : {}) }];
 }
 
 function actionSpec(action: Action): ActionSpec {
