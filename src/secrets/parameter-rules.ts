@@ -1,9 +1,11 @@
 /**
- * Parameter Store's rules, pure: names and paths, values per tier, data types, labels, and the
+ * Parameter Store's rules, pure: names and paths, values per tier, data types, labels, what
+ * PutParameter checks and carries over from the version it overwrites, and the
  * DescribeParameters / GetParametersByPath filters, with the messages Parameter Store gives.
  */
 import { BerthError, ErrorCode } from "../core/errors.ts";
-import type { ParameterStringFilter, ParameterTier, ParameterType } from "../domain/secrets.ts";
+import type { ParameterStringFilter, ParameterTier, ParameterType, PutParameterInput } from "../domain/secrets.ts";
+import type { ParameterVersionRow } from "./parameter-rows.ts";
 
 const validation = (message: string): BerthError => new BerthError(ErrorCode.Validation, message);
 
@@ -182,4 +184,56 @@ function compileOne(key: string, option: string | undefined, values: string[], i
     default:
       return (s) => s.labels.some((l) => values.includes(l));
   }
+}
+
+const DEFAULT_KEY_ID = "alias/aws/ssm";
+
+/** The checks PutParameter makes on the request alone, before it reads the store. */
+export function checkPutParameterInput(input: PutParameterInput): void {
+  checkParameterName(input.name);
+  if (input.value.length === 0) {
+    throw validation("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1.");
+  }
+  if (input.tags?.length && input.overwrite) {
+    throw validation(
+      "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
+    );
+  }
+  if (input.dataType !== undefined) checkDataType(input.dataType);
+  if (input.tags && input.tags.length > 50) throw new BerthError(ErrorCode.TooManyTags, "You can't add more than 50 tags to a resource.");
+}
+
+/** What a new version stores besides its value. */
+export interface VersionSettings {
+  type: ParameterType;
+  description: string | null;
+  allowedPattern: string | null;
+  keyId: string | null;
+  dataType: string;
+  tier: ParameterTier;
+  policies: string | null;
+}
+
+/**
+ * The new version's settings, each the request's or else carried over from the latest version
+ * it overwrites (none when the parameter is new), checked against type, pattern and tier rules.
+ */
+export function versionSettings(input: PutParameterInput, previous: ParameterVersionRow | undefined): VersionSettings {
+  const type = input.type ?? previous?.type;
+  if (type === undefined) throw validation("A parameter type is required when you create a parameter.");
+  if (input.keyId !== undefined && type !== "SecureString") throw validation("KeyId is required for SecureString type parameter only.");
+  const allowedPattern = input.allowedPattern ?? previous?.allowed_pattern ?? null;
+  if (allowedPattern !== null && allowedPattern !== "") checkAllowedPattern(allowedPattern, input.value);
+  const policies = input.policies ?? previous?.policies ?? null;
+  const tier = effectiveTier(input.tier, previous?.tier, input.value, policies !== null);
+  const keyId = type === "SecureString" ? (input.keyId ?? (previous?.type === "SecureString" ? previous.key_id : null) ?? DEFAULT_KEY_ID) : null;
+  return {
+    type,
+    description: input.description ?? previous?.description ?? null,
+    allowedPattern,
+    keyId,
+    dataType: input.dataType ?? previous?.data_type ?? "text",
+    tier,
+    policies,
+  };
 }

@@ -23,15 +23,7 @@ import type { ParameterReference } from "../domain/secret-references.ts";
 import type { Envelope } from "./envelope.ts";
 import { ParameterListings } from "./parameter-listings.ts";
 import { labelsOf, tagsOf, type ParameterRow, type ParameterVersionRow } from "./parameter-rows.ts";
-import {
-  MAX_LABELS,
-  MAX_VERSIONS,
-  checkAllowedPattern,
-  checkDataType,
-  checkParameterName,
-  effectiveTier,
-  validLabel,
-} from "./parameter-rules.ts";
+import { MAX_LABELS, MAX_VERSIONS, checkPutParameterInput, validLabel, versionSettings, type VersionSettings } from "./parameter-rules.ts";
 import type { SecretsSql } from "./secrets-schema.ts";
 
 export interface SqliteParameterStoreDeps {
@@ -44,8 +36,6 @@ export interface SqliteParameterStoreDeps {
 const notFound = (name: string): BerthError => new BerthError(ErrorCode.ParameterNotFound, `Parameter ${name} not found.`);
 const versionNotFound = (selector: string, name: string): BerthError =>
   new BerthError(ErrorCode.ParameterVersionNotFound, `Systems Manager could not find version ${selector} of ${name}. Verify the version and try again.`);
-const validation = (message: string): BerthError => new BerthError(ErrorCode.Validation, message);
-const DEFAULT_KEY_ID = "alias/aws/ssm";
 
 export class SqliteParameterStore implements ParameterStore {
   private readonly db: SecretsSql;
@@ -143,17 +133,7 @@ export class SqliteParameterStore implements ParameterStore {
   // --- writes -------------------------------------------------------------------------------
 
   async putParameter(scope: SecretsScope, input: PutParameterInput): Promise<{ version: number; tier: ParameterTier }> {
-    checkParameterName(input.name);
-    if (input.value.length === 0) {
-      throw validation("1 validation error detected: Value '' at 'value' failed to satisfy constraint: Member must have length greater than or equal to 1.");
-    }
-    if (input.tags?.length && input.overwrite) {
-      throw validation(
-        "Invalid request: tags and overwrite can't be used together. To create a parameter with tags, please remove overwrite flag. To update tags for an existing parameter, please use AddTagsToResource or RemoveTagsFromResource.",
-      );
-    }
-    if (input.dataType !== undefined) checkDataType(input.dataType);
-    if (input.tags && input.tags.length > 50) throw new BerthError(ErrorCode.TooManyTags, "You can't add more than 50 tags to a resource.");
+    checkPutParameterInput(input);
     return this.db.tx(() => {
       const existing = this.db.sql("SELECT * FROM parameters WHERE region = ? AND account = ? AND name = ?").get(scope.region, scope.accountId, input.name) as
         | ParameterRow
@@ -161,49 +141,47 @@ export class SqliteParameterStore implements ParameterStore {
       if (existing && !input.overwrite) {
         throw new BerthError(ErrorCode.ParameterAlreadyExists, "The parameter already exists. To overwrite this value, set the overwrite option in the request to true.");
       }
-      const previous = existing ? this.latest(existing) : undefined;
-      const type = input.type ?? previous?.type;
-      if (type === undefined) throw validation("A parameter type is required when you create a parameter.");
-      if (input.keyId !== undefined && type !== "SecureString") throw validation("KeyId is required for SecureString type parameter only.");
-      const allowedPattern = input.allowedPattern ?? previous?.allowed_pattern ?? undefined;
-      if (allowedPattern !== undefined && allowedPattern !== "") checkAllowedPattern(allowedPattern, input.value);
-      const policies = input.policies ?? previous?.policies ?? undefined;
-      const tier = effectiveTier(input.tier, previous?.tier, input.value, policies !== undefined);
-      const now = this.deps.clock.now();
-      let row = existing;
-      if (!row) {
-        const id = this.db
-          .sql("INSERT INTO parameters (region, account, name, latest, tags) VALUES (?, ?, ?, 0, ?)")
-          .run(scope.region, scope.accountId, input.name, JSON.stringify(input.tags ?? [])).lastInsertRowid;
-        row = this.db.sql("SELECT * FROM parameters WHERE id = ?").get(id) as ParameterRow;
-      }
+      const settings = versionSettings(input, existing ? this.latest(existing) : undefined);
+      const row = existing ?? this.insertParameter(scope, input);
       const version = row.latest + 1;
       this.makeRoomFor(row);
-      const secure = type === "SecureString";
-      const keyId = secure ? (input.keyId ?? (previous?.type === "SecureString" ? previous.key_id : null) ?? DEFAULT_KEY_ID) : null;
-      this.db
-        .sql(
-          `INSERT INTO parameter_versions (parameter_id, version, type, value, sealed, description, allowed_pattern, key_id, data_type, tier,
-             policies, modified, modified_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          row.id,
-          version,
-          type,
-          secure ? null : input.value,
-          secure ? this.deps.envelope.seal(Buffer.from(input.value, "utf8"), this.identity(row, version)) : null,
-          input.description ?? previous?.description ?? null,
-          allowedPattern ?? null,
-          keyId,
-          input.dataType ?? previous?.data_type ?? "text",
-          tier,
-          policies ?? null,
-          now,
-          input.user,
-        );
+      this.insertVersion(row, version, input, settings);
       this.db.sql("UPDATE parameters SET latest = ? WHERE id = ?").run(version, row.id);
-      return { version, tier };
+      return { version, tier: settings.tier };
     });
+  }
+
+  /* in: a name free in the scope; out: its row, with no versions yet (latest 0). */
+  private insertParameter(scope: SecretsScope, input: PutParameterInput): ParameterRow {
+    const id = this.db
+      .sql("INSERT INTO parameters (region, account, name, latest, tags) VALUES (?, ?, ?, 0, ?)")
+      .run(scope.region, scope.accountId, input.name, JSON.stringify(input.tags ?? [])).lastInsertRowid;
+    return this.db.sql("SELECT * FROM parameters WHERE id = ?").get(id) as ParameterRow;
+  }
+
+  /* in: the next version number of `p`; a SecureString value is stored sealed only, never in `value`. */
+  private insertVersion(p: ParameterRow, version: number, input: PutParameterInput, settings: VersionSettings): void {
+    const secure = settings.type === "SecureString";
+    this.db
+      .sql(
+        `INSERT INTO parameter_versions (parameter_id, version, type, value, sealed, description, allowed_pattern, key_id, data_type, tier,
+           policies, modified, modified_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        p.id,
+        version,
+        settings.type,
+        secure ? null : input.value,
+        secure ? this.deps.envelope.seal(Buffer.from(input.value, "utf8"), this.identity(p, version)) : null,
+        settings.description,
+        settings.allowedPattern,
+        settings.keyId,
+        settings.dataType,
+        settings.tier,
+        settings.policies,
+        this.deps.clock.now(),
+        input.user,
+      );
   }
 
   /* Keeps at most 100 versions: the oldest goes, unless it carries a label. */
