@@ -82,7 +82,7 @@ function routeServices(options: ApiOptions): Routes {
   return { options, byTarget, bySigningName };
 }
 
-/* guard: SigV4Error for a missing, malformed, expired or wrong signature or an unknown key. */
+/** Verifies the SigV4 signature; throws SigV4Error for a missing, malformed, expired or wrong signature or an unknown key. */
 function authenticate(options: ApiOptions, req: ApiRequest, requestId: string): SignedCall {
   const caller = verifySigV4(req, options.credentials, options.clock.now());
   const principal = caller.principal as Principal;
