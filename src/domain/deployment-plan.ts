@@ -82,101 +82,178 @@ function failed(t: ServiceTask): boolean {
 }
 
 export function planService(input: PlanInput): Plan {
-  const { now } = input;
-  let service: Service = { ...input.service, deployments: input.service.deployments.map((d) => ({ ...d })) };
+  const { tasks, now } = input;
   const events: { message: string; dedupeMs: number }[] = [];
-  const event: EventSink = (message, dedupeMs = 0) => events.push({ message, dedupeMs });
-  const name = `(service ${service.serviceName})`;
-  const stop: Plan["stop"] = [];
-  const stopping = new Set<string>();
-  const stopTask = (t: ServiceTask, reason: string) => {
-    if (stopping.has(t.taskId)) return;
-    stopping.add(t.taskId);
-    stop.push({ taskId: t.taskId, reason });
+  const round: Round = {
+    tasks,
+    now,
+    name: `(service ${input.service.serviceName})`,
+    event: (message, dedupeMs = 0) => events.push({ message, dedupeMs }),
+    stops: new Stops(),
   };
+  // The steps change deployments in place: on a copy, so the input is left as it was.
+  let service: Service = { ...input.service, deployments: input.service.deployments.map((d) => ({ ...d })) };
 
-  for (const t of countFailures(service, input.tasks, now)) {
-    event(`${name} (task ${t.taskId}) stopped: ${t.stoppedReason ?? t.stopCode ?? "unknown reason"}.`);
-  }
-  service = applyThrottle(service, input.tasks, now, event, name);
-  service = circuitBreaker(service, now, input.newDeploymentId, event, name);
-
-  const primary = service.deployments[0]!;
-  const desired = service.status === "ACTIVE" ? service.desiredCount : 0;
-  const config = service.deploymentConfiguration;
-  const scaleReason = `Scaling activity initiated by (deployment ${primary.id})`;
-  const grace = (service.healthCheckGracePeriodSeconds ?? 0) * 1000;
-
-  // Unhealthy tasks past the grace period are replaced.
-  for (const t of input.tasks) {
-    if (!isLive(t) || t.lastStatus !== "RUNNING" || t.healthStatus !== "UNHEALTHY") continue;
-    if (t.startedAt !== undefined && now - t.startedAt < grace) continue;
-    event(`${name} (task ${t.taskId}) failed container health checks.`);
-    stopTask(t, HEALTH_CHECK_STOP_REASON);
-  }
-  // So are tasks whose load balancer targets failed their health checks.
-  for (const t of input.tasks) {
-    if (!isLive(t) || t.lastStatus !== "RUNNING" || t.lb?.state !== "unhealthy" || stopping.has(t.taskId)) continue;
-    if (t.startedAt !== undefined && now - t.startedAt < grace) continue;
-    const group = t.lb.targetGroupArn ?? "";
-    event(`${name} (task ${t.taskId}) (port ${t.lb.port ?? 0}) is unhealthy in (target-group ${group}) due to (reason ${t.lb.reason ?? "Health checks failed"}).`);
-    stopTask(t, `Task failed ELB health checks in (target-group ${group})`);
-  }
-
-  const live = input.tasks.filter((t) => isLive(t) && !stopping.has(t.taskId));
-  const isOld = (t: ServiceTask) => t.deploymentId !== primary.id || t.draining === true;
-  const primaryLive = live.filter((t) => !isOld(t));
-  const oldLive = live.filter(isOld);
-  const maxTotal = maximumTotal(desired, config.maximumPercent);
-  const minHealthy = minimumHealthy(desired, config.minimumHealthyPercent);
-
-  // Scale in the primary when it has more than desired: pending first, then fullest zone and instance.
-  for (const t of scaleInOrder(primaryLive, now).slice(0, Math.max(0, primaryLive.length - desired))) stopTask(t, scaleReason);
-
-  // Launch for the primary within maximumPercent, unless it failed or the service is throttled.
-  const launch: Plan["launch"] = [];
-  const keptPrimary = primaryLive.filter((t) => !stopping.has(t.taskId)).length;
-  const launchable = primary.rolloutState !== "FAILED" && service.throttle.until <= now;
-  const want = desired - keptPrimary;
-  // Tasks told to stop still run until their agent stops them: they keep their place under
-  // maximumPercent until they are STOPPED.
-  const goingDown = input.tasks.filter((t) => t.lastStatus !== "STOPPED" && (!isLive(t) || stopping.has(t.taskId))).length;
-  let count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + oldLive.length + goingDown))) : 0;
-  // With the circuit breaker on, launch no more than could fail before it trips, so a bad
-  // revision fails after exactly its threshold of failed tasks.
-  const breaker = config.deploymentCircuitBreaker;
-  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
-    const unproven = primaryLive.filter((t) => !stopping.has(t.taskId) && !isHealthy(t, now)).length;
-    count = Math.min(count, Math.max(0, failureThreshold(primary.desiredCount, breaker) - primary.failedTasks - unproven));
-  }
-  if (count > 0) launch.push({ deploymentId: primary.id, count });
-
-  // Stop old deployments' tasks down to the floor. Healthy tasks, and old RUNNING tasks whose
-  // health is not known yet, hold the floor; pending or UNHEALTHY old tasks may always go.
-  const holdsFloor = (t: ServiceTask) =>
-    isHealthy(t, now) || (isOld(t) && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY" && t.lb?.state !== "unhealthy");
-  let budget = live.filter((t) => !stopping.has(t.taskId) && holdsFloor(t)).length - minHealthy;
-  const stopRank = (t: ServiceTask) => (!holdsFloor(t) ? 0 : isHealthy(t, now) ? 2 : 1);
-  for (const t of [...oldLive].sort((a, b) => stopRank(a) - stopRank(b))) {
-    if (!holdsFloor(t)) stopTask(t, scaleReason);
-    else if (budget > 0) {
-      stopTask(t, scaleReason);
-      budget--;
-    }
-  }
-  if (want > 0 && count === 0 && launchable && stop.length === 0 && oldLive.length > 0 && goingDown === 0) {
-    event(
-      `${name} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
+  service = applyFailures(round, service, input.newDeploymentId);
+  replaceUnhealthy(round, (service.healthCheckGracePeriodSeconds ?? 0) * 1000);
+  const rollout = splitLive(round, service);
+  scaleInPrimary(round, rollout);
+  const { count, held } = launchCount(round, service, rollout);
+  stopOldTasks(round, service, rollout);
+  // Stuck: the primary wants tasks, maximumPercent leaves no room and minimumHealthyPercent lets no old task go.
+  if (held && round.stops.list.length === 0 && rollout.oldLive.length > 0) {
+    round.event(
+      `${round.name} was unable to stop or start tasks during a deployment because of the service deployment configuration. Update the minimumHealthyPercent or maximumPercent value and try again.`,
       60 * 60_000,
     );
   }
 
-  service = settleDeployments(service, input.tasks, stopping, desired, now, event, name);
+  service = settleDeployments(service, tasks, round.stops.ids, rollout.desired, now, round.event, round.name);
   for (const e of events) service = addEvent(service, { id: input.newId(), createdAt: now, message: e.message }, e.dedupeMs);
-  return { launch, stop, service };
+  const launch: Plan["launch"] = count > 0 ? [{ deploymentId: rollout.primary.id, count }] : [];
+  return { launch, stop: round.stops.list, service };
 }
 
 type EventSink = (message: string, dedupeMs?: number) => void;
+
+/** What the steps of one planService call share: its tasks and time, its events, its stops so far. */
+interface Round {
+  readonly tasks: readonly ServiceTask[];
+  readonly now: number;
+  /** `(service name)`, as the service's events begin. */
+  readonly name: string;
+  readonly event: EventSink;
+  readonly stops: Stops;
+}
+
+/** The tasks a plan stops: each once, with the first reason it is given. */
+class Stops {
+  readonly list: Plan["stop"] = [];
+  private readonly taskIds = new Set<string>();
+
+  get ids(): ReadonlySet<string> {
+    return this.taskIds;
+  }
+
+  has(t: ServiceTask): boolean {
+    return this.taskIds.has(t.taskId);
+  }
+
+  add(t: ServiceTask, reason: string): void {
+    if (this.taskIds.has(t.taskId)) return;
+    this.taskIds.add(t.taskId);
+    this.list.push({ taskId: t.taskId, reason });
+  }
+}
+
+/** The live tasks not yet told to stop, split between the primary deployment and the old ones. */
+interface Rollout {
+  primary: Deployment;
+  /** The service's desired count; 0 once it is no longer ACTIVE. */
+  desired: number;
+  scaleReason: string;
+  live: ServiceTask[];
+  primaryLive: ServiceTask[];
+  oldLive: ServiceTask[];
+}
+
+/** A task on a DRAINING container instance is replaced like an old deployment's task. */
+const isOld = (t: ServiceTask, primary: Deployment) => t.deploymentId !== primary.id || t.draining === true;
+
+/** Counts newly failed tasks against their deployments, then applies the throttle and the circuit breaker. */
+function applyFailures(round: Round, service: Service, newDeploymentId: () => string): Service {
+  const { now, event, name } = round;
+  for (const t of countFailures(service, round.tasks, now)) {
+    event(`${name} (task ${t.taskId}) stopped: ${t.stoppedReason ?? t.stopCode ?? "unknown reason"}.`);
+  }
+  const throttled = applyThrottle(service, round.tasks, now, event, name);
+  return circuitBreaker(throttled, now, newDeploymentId, event, name);
+}
+
+/** Stops RUNNING tasks that fail their container or load balancer health checks past the grace period. */
+function replaceUnhealthy(round: Round, grace: number): void {
+  const { now, event, name, stops } = round;
+  for (const t of round.tasks) {
+    if (!isLive(t) || t.lastStatus !== "RUNNING" || t.healthStatus !== "UNHEALTHY") continue;
+    if (t.startedAt !== undefined && now - t.startedAt < grace) continue;
+    event(`${name} (task ${t.taskId}) failed container health checks.`);
+    stops.add(t, HEALTH_CHECK_STOP_REASON);
+  }
+  for (const t of round.tasks) {
+    if (!isLive(t) || t.lastStatus !== "RUNNING" || t.lb?.state !== "unhealthy" || stops.has(t)) continue;
+    if (t.startedAt !== undefined && now - t.startedAt < grace) continue;
+    const group = t.lb.targetGroupArn ?? "";
+    event(`${name} (task ${t.taskId}) (port ${t.lb.port ?? 0}) is unhealthy in (target-group ${group}) due to (reason ${t.lb.reason ?? "Health checks failed"}).`);
+    stops.add(t, `Task failed ELB health checks in (target-group ${group})`);
+  }
+}
+
+function splitLive(round: Round, service: Service): Rollout {
+  const primary = service.deployments[0]!;
+  const live = round.tasks.filter((t) => isLive(t) && !round.stops.has(t));
+  return {
+    primary,
+    desired: service.status === "ACTIVE" ? service.desiredCount : 0,
+    scaleReason: `Scaling activity initiated by (deployment ${primary.id})`,
+    live,
+    primaryLive: live.filter((t) => !isOld(t, primary)),
+    oldLive: live.filter((t) => isOld(t, primary)),
+  };
+}
+
+/** Stops the primary's tasks beyond desired: pending first, then from the fullest zone and instance. */
+function scaleInPrimary(round: Round, r: Rollout): void {
+  const excess = Math.max(0, r.primaryLive.length - r.desired);
+  for (const t of scaleInOrder(r.primaryLive, round.now).slice(0, excess)) round.stops.add(t, r.scaleReason);
+}
+
+/**
+ * How many tasks to launch for the primary: up to desired within maximumPercent, none once it has
+ * failed or while the service is throttled. `held`: it wants tasks, may launch, gets none, and no
+ * task is on its way down to make room.
+ */
+function launchCount(round: Round, service: Service, r: Rollout): { count: number; held: boolean } {
+  const { now, stops } = round;
+  const { primary } = r;
+  const config = service.deploymentConfiguration;
+  const keptPrimary = r.primaryLive.filter((t) => !stops.has(t)).length;
+  const launchable = primary.rolloutState !== "FAILED" && service.throttle.until <= now;
+  const want = r.desired - keptPrimary;
+  // Tasks told to stop still run until their agent stops them: they keep their place under
+  // maximumPercent until they are STOPPED.
+  const goingDown = round.tasks.filter((t) => t.lastStatus !== "STOPPED" && (!isLive(t) || stops.has(t))).length;
+  const maxTotal = maximumTotal(r.desired, config.maximumPercent);
+  let count = launchable ? Math.max(0, Math.min(want, maxTotal - (keptPrimary + r.oldLive.length + goingDown))) : 0;
+  // With the circuit breaker on, launch no more than could fail before it trips, so a bad
+  // revision fails after exactly its threshold of failed tasks.
+  const breaker = config.deploymentCircuitBreaker;
+  if (breaker?.enable && primary.rolloutState === "IN_PROGRESS") {
+    const unproven = r.primaryLive.filter((t) => !stops.has(t) && !isHealthy(t, now)).length;
+    count = Math.min(count, Math.max(0, failureThreshold(primary.desiredCount, breaker) - primary.failedTasks - unproven));
+  }
+  return { count, held: want > 0 && count === 0 && launchable && goingDown === 0 };
+}
+
+/**
+ * Stops old deployments' tasks down to the minimumHealthyPercent floor. Healthy tasks, and old
+ * RUNNING tasks whose health is not known yet, hold the floor; pending or UNHEALTHY old tasks may
+ * always go.
+ */
+function stopOldTasks(round: Round, service: Service, r: Rollout): void {
+  const { now, stops } = round;
+  const holdsFloor = (t: ServiceTask) =>
+    isHealthy(t, now) || (isOld(t, r.primary) && t.lastStatus === "RUNNING" && t.healthStatus !== "UNHEALTHY" && t.lb?.state !== "unhealthy");
+  const minHealthy = minimumHealthy(r.desired, service.deploymentConfiguration.minimumHealthyPercent);
+  let budget = r.live.filter((t) => !stops.has(t) && holdsFloor(t)).length - minHealthy;
+  const stopRank = (t: ServiceTask) => (!holdsFloor(t) ? 0 : isHealthy(t, now) ? 2 : 1);
+  for (const t of [...r.oldLive].sort((a, b) => stopRank(a) - stopRank(b))) {
+    if (!holdsFloor(t)) stops.add(t, r.scaleReason);
+    else if (budget > 0) {
+      stops.add(t, r.scaleReason);
+      budget--;
+    }
+  }
+}
 
 /** Scale-in order: not-yet-running first, then tasks in the zone and on the instance with the most. */
 function scaleInOrder(tasks: ServiceTask[], now: number): ServiceTask[] {
