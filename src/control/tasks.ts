@@ -134,6 +134,7 @@ export async function startTask(
   return { tasks: await createTasks(deps, notify, ctx, cmd, launch, slots), failures };
 }
 
+/** Stores one new task for each slot, tags them, and wakes the agents that are to run them. */
 async function createTasks(
   deps: ControlDeps,
   notify: AgentNotifier,
@@ -142,71 +143,79 @@ async function createTasks(
   launch: PreparedLaunch,
   slots: Slot[],
 ): Promise<Task[]> {
-  const { cluster, td, plan, launchType, capacityProviderName, networkMode } = launch;
-  const overrides = cmd.overrides ?? {};
   const now = deps.clock.now();
-  const tasks: Task[] = slots.map((slot) => {
-    const taskId = deps.ids.hex32();
-    const task: Task = {
-      region: ctx.scope.region,
-      taskArn: ecsArn(ctx.scope, `task/${cluster.clusterName}/${taskId}`),
-      taskId,
-      clusterArn: cluster.clusterArn,
-      clusterName: cluster.clusterName,
-      taskDefinitionArn: td.taskDefinitionArn,
-      family: td.family,
-      revision: td.revision,
-      launchType,
-      agentId: slot.agentId,
-      networkMode,
-      lastStatus: "PROVISIONING",
-      desiredStatus: "RUNNING",
-      reservedCpu: plan.reservedCpu,
-      reservedMemory: plan.reservedMemory,
-      reservedPorts: plan.fixedPorts,
-      overrides: overrides as Record<string, unknown>,
-      resolvedContainers: plan.containers,
-      volumes: (td.document["volumes"] as Record<string, unknown>[] | undefined) ?? [],
-      ...roles(td.document, overrides),
-      group: launch.group,
-      availabilityZone: slot.availabilityZone,
-      containers: plan.containers.map((c) => ({
-        containerArn: ecsArn(ctx.scope, `container/${cluster.clusterName}/${taskId}/${deps.ids.uuid()}`),
-        name: c["name"] as string,
-        image: c["image"] as string,
-        essential: c["essential"] !== false,
-        lastStatus: "PENDING",
-        healthStatus: "UNKNOWN",
-        networkBindings: [],
-        cpu: String(c["cpu"] ?? 0),
-        ...(c["memory"] !== undefined ? { memory: String(c["memory"]) } : {}),
-        ...(c["memoryReservation"] !== undefined ? { memoryReservation: String(c["memoryReservation"]) } : {}),
-      })),
-      healthStatus: "UNKNOWN",
-      createdAt: now,
-      version: 1,
-    };
-    if (plan.cpu !== undefined) task.cpu = String(plan.cpu);
-    if (plan.memory !== undefined) task.memory = String(plan.memory);
-    if (slot.containerInstanceArn) task.containerInstanceArn = slot.containerInstanceArn;
-    if (capacityProviderName) task.capacityProviderName = capacityProviderName;
-    if (cmd.startedBy !== undefined) task.startedBy = cmd.startedBy;
-    if (cmd.clientToken !== undefined) task.clientToken = cmd.clientToken;
-    for (const key of ["pidMode", "ipcMode"] as const) {
-      const v = td.document[key];
-      if (typeof v === "string") task[key] = v;
-    }
-    return task;
-  });
+  const tasks = slots.map((slot) => newTask(deps, ctx, cmd, launch, slot, now));
   if (tasks.length === 0) return tasks;
   await deps.store.createTasks(tasks);
   const tags = cmd.tags ?? [];
-  const inherited = cmd.propagateTags === "TASK_DEFINITION" ? await deps.store.getTags(td.taskDefinitionArn) : [];
+  const inherited = cmd.propagateTags === "TASK_DEFINITION" ? await deps.store.getTags(launch.td.taskDefinitionArn) : [];
   if (tags.length + inherited.length > 0) {
     for (const t of tasks) await deps.store.putTags(t.taskArn, [...inherited, ...tags]);
   }
   for (const agentId of new Set(tasks.map((t) => t.agentId))) notify(agentId);
   return tasks;
+}
+
+/** The PROVISIONING task a launch places in one slot, with new ids; not stored yet. */
+function newTask(deps: ControlDeps, ctx: CallContext, cmd: RunTaskCommand, launch: PreparedLaunch, slot: Slot, now: number): Task {
+  const { cluster, td, plan, launchType, capacityProviderName, networkMode } = launch;
+  const overrides = cmd.overrides ?? {};
+  const taskId = deps.ids.hex32();
+  const task: Task = {
+    region: ctx.scope.region,
+    taskArn: ecsArn(ctx.scope, `task/${cluster.clusterName}/${taskId}`),
+    taskId,
+    clusterArn: cluster.clusterArn,
+    clusterName: cluster.clusterName,
+    taskDefinitionArn: td.taskDefinitionArn,
+    family: td.family,
+    revision: td.revision,
+    launchType,
+    agentId: slot.agentId,
+    networkMode,
+    lastStatus: "PROVISIONING",
+    desiredStatus: "RUNNING",
+    reservedCpu: plan.reservedCpu,
+    reservedMemory: plan.reservedMemory,
+    reservedPorts: plan.fixedPorts,
+    overrides: overrides as Record<string, unknown>,
+    resolvedContainers: plan.containers,
+    volumes: (td.document["volumes"] as Record<string, unknown>[] | undefined) ?? [],
+    ...roles(td.document, overrides),
+    group: launch.group,
+    availabilityZone: slot.availabilityZone,
+    containers: newContainers(deps, ctx, cluster.clusterName, taskId, plan),
+    healthStatus: "UNKNOWN",
+    createdAt: now,
+    version: 1,
+  };
+  if (plan.cpu !== undefined) task.cpu = String(plan.cpu);
+  if (plan.memory !== undefined) task.memory = String(plan.memory);
+  if (slot.containerInstanceArn) task.containerInstanceArn = slot.containerInstanceArn;
+  if (capacityProviderName) task.capacityProviderName = capacityProviderName;
+  if (cmd.startedBy !== undefined) task.startedBy = cmd.startedBy;
+  if (cmd.clientToken !== undefined) task.clientToken = cmd.clientToken;
+  for (const key of ["pidMode", "ipcMode"] as const) {
+    const v = td.document[key];
+    if (typeof v === "string") task[key] = v;
+  }
+  return task;
+}
+
+/** A new task's containers, one for each resolved container: PENDING, health UNKNOWN, no bindings yet. */
+function newContainers(deps: ControlDeps, ctx: CallContext, clusterName: string, taskId: string, plan: LaunchPlan): Task["containers"] {
+  return plan.containers.map((c) => ({
+    containerArn: ecsArn(ctx.scope, `container/${clusterName}/${taskId}/${deps.ids.uuid()}`),
+    name: c["name"] as string,
+    image: c["image"] as string,
+    essential: c["essential"] !== false,
+    lastStatus: "PENDING",
+    healthStatus: "UNKNOWN",
+    networkBindings: [],
+    cpu: String(c["cpu"] ?? 0),
+    ...(c["memory"] !== undefined ? { memory: String(c["memory"]) } : {}),
+    ...(c["memoryReservation"] !== undefined ? { memoryReservation: String(c["memoryReservation"]) } : {}),
+  }));
 }
 
 /**
