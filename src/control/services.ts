@@ -6,7 +6,7 @@
 import { randomInt } from "node:crypto";
 import { ecsArn, lastSegment, parseArn } from "../core/arn.ts";
 import { BerthError, ErrorCode, clientError, invalidParameter } from "../core/errors.ts";
-import type { CapacityProviderStrategyItem } from "../domain/cluster.ts";
+import type { CapacityProviderStrategyItem, Cluster } from "../domain/cluster.ts";
 import { type CircuitBreaker, type Deployment, type DeploymentConfiguration, type DeploymentSource, type Service, startDeployment } from "../domain/service.ts";
 import { type Tag, assertUserTags } from "../domain/tags.ts";
 import { assertProviders } from "./capacity-providers.ts";
@@ -118,11 +118,15 @@ function newDeployment(service: Service, now: number): Deployment {
   return startDeployment(newDeploymentId(), source, service.desiredCount, now);
 }
 
-export async function createService(deps: ControlDeps, notify: ServiceNotifier, ctx: CallContext, name: string, cmd: ServiceCommand): Promise<Service> {
-  const cluster = await requireCluster(deps, ctx, cmd.cluster);
+/** The checks of a CreateService request that need only the request and its cluster; the first to fail is the error. */
+function checkCreateCommand(
+  cluster: Cluster,
+  name: string,
+  cmd: ServiceCommand,
+  scheduling: Service["schedulingStrategy"],
+): asserts cmd is ServiceCommand & { taskDefinition: string } {
   if (!SERVICE_NAME.test(name)) throw invalidParameter("Service name can have up to 255 characters. Valid characters are letters (uppercase and lowercase), numbers, hyphens, and underscores.");
   if (!cmd.taskDefinition) throw invalidParameter("Task definition must be specified.");
-  const scheduling = cmd.schedulingStrategy ?? "REPLICA";
   if (scheduling === "REPLICA" && cmd.desiredCount === undefined) {
     throw invalidParameter("The service must have a desiredCount specified when the scheduling strategy is REPLICA.");
   }
@@ -135,6 +139,12 @@ export async function createService(deps: ControlDeps, notify: ServiceNotifier, 
   }
   if (cmd.capacityProviderStrategy?.length) assertProviders(cluster.capacityProviders, cmd.capacityProviderStrategy);
   if (cmd.tags) assertUserTags(cmd.tags);
+}
+
+export async function createService(deps: ControlDeps, notify: ServiceNotifier, ctx: CallContext, name: string, cmd: ServiceCommand): Promise<Service> {
+  const cluster = await requireCluster(deps, ctx, cmd.cluster);
+  const scheduling = cmd.schedulingStrategy ?? "REPLICA";
+  checkCreateCommand(cluster, name, cmd, scheduling);
   if (cmd.loadBalancers?.length) await checkLoadBalancers(deps, ctx, cmd.loadBalancers, cmd.taskDefinition);
   const now = deps.clock.now();
   const service: Service = {
