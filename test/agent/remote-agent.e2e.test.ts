@@ -19,7 +19,7 @@ import { HttpAgentChannel } from "../../src/agent/http-agent-channel.ts";
 import { silentLogger } from "../../src/core/logger.ts";
 import { DockerRuntime } from "../../src/runtime/docker-runtime.ts";
 import { BUSYBOX_IMAGE, ensureBusyboxImage } from "../support/images.ts";
-import { REGION, ROOT, type TestServer, ecsClient, startTestServer, tempDir, waitForTask } from "../support/harness.ts";
+import { REGION, ROOT, type TestServer, ecsClient, noteTestAgent, startTestServer, tempDir, waitForTask } from "../support/harness.ts";
 
 const CLUSTER = "remote";
 
@@ -66,6 +66,7 @@ describe("an agent on another host", () => {
       cleanupMs: 5_000,
     });
     await agent.start();
+    noteTestAgent(agentDir);
   });
 
   after(async () => {

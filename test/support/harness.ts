@@ -3,7 +3,7 @@
  * clients users run against it (Debian's AWS CLI v2, the JS SDK v3).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DescribeTasksCommand, ECSClient, ListContainerInstancesCommand, type Task } from "@aws-sdk/client-ecs";
@@ -41,6 +41,17 @@ export interface TestServerOptions {
   config?: Partial<Pick<ServerConfig, "metricsPeriodMs" | "lbWorkers">>;
 }
 
+/**
+ * A stopped agent leaves its containers running, as an ECS agent does; scripts/test.sh removes
+ * them after the run. This adds the id of the agent of `dataDir` (if it has one) to the file
+ * named by BERTH_TEST_AGENTS, one id a line.
+ */
+export function noteTestAgent(dataDir: string): void {
+  const list = process.env["BERTH_TEST_AGENTS"];
+  const idFile = join(dataDir, "agent", "agent-id");
+  if (list && existsSync(idFile)) appendFileSync(list, `${readFileSync(idFile, "utf8").trim()}\n`);
+}
+
 /** An in-process server on a free port; close() also removes its data dir. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? tempDir();
@@ -63,6 +74,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     };
   }
   const server: RunningServer = await startServer({ dataDir, port: 0, host: "127.0.0.1", logger: options.logger ?? silentLogger, ...options.config, ...(agent ? { agent } : {}) });
+  if (agent) noteTestAgent(dataDir);
   return {
     url: server.url,
     dataDir,
@@ -170,6 +182,7 @@ export async function spawnBerth(dataDir: string, port: number, extraArgs: strin
       if (res.ok) {
         const proc = { url, child, identity: loadOrCreateIdentity(dataDir) };
         if (!extraArgs.includes("--no-agent")) await untilAgentJoined(proc);
+        noteTestAgent(dataDir);
         return proc;
       }
     } catch {
