@@ -207,6 +207,16 @@ export class HeadScanner {
  * CR LF. A line kept right after a kept line that ended in CR LF joins its range, so a head
  * with nothing dropped is one range.
  */
+/**
+ * Copies data[start, end) into `out` at `at`; returns the offset after it. A short run goes byte
+ * by byte: Buffer#copy of part of a buffer makes a new view on every call.
+ */
+export function copyBytes(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  if (end - start > 128) return at + data.copy(out, at, start, end);
+  for (let i = start; i < end; i++) out[at++] = data[i] as number;
+  return at;
+}
+
 export class Lines {
   private ranges: number[] = [];
   /** Where a line would have to start to join the last range; -1 when none can. */
@@ -242,7 +252,7 @@ export class Lines {
   copyTo(out: Buffer, at: number): number {
     const ranges = this.ranges;
     for (let i = 0; i < ranges.length; i += 2) {
-      at += this.data.copy(out, at, ranges[i] as number, ranges[i + 1] as number);
+      at = copyBytes(this.data, ranges[i] as number, ranges[i + 1] as number, out, at);
       out[at++] = 13;
       out[at++] = 10;
     }

@@ -14,7 +14,7 @@ import { type IncomingMessage, type OutgoingHttpHeaders, request, type ServerRes
 import { request as httpsRequest } from "node:https";
 import { performance } from "node:perf_hooks";
 import { sendElbPage } from "./alb-responses.ts";
-import { Field, fieldOfName, isHopByHop } from "./http-head.ts";
+import { copyBytes, Field, fieldOfName, isHopByHop } from "./http-head.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import type { PoolTarget } from "./target-pool.ts";
 import type { FrontConnection, FrontWaiter } from "./http-front.ts";
@@ -82,18 +82,32 @@ function epochHex(now: number): string {
   return epochText;
 }
 
-/** Random bytes drawn 6 KiB at a time, as hex: each id takes the next 24 characters. */
+/** Random bytes drawn 6 KiB at a time, kept as hex text (latin1 bytes): each id takes the next 24 characters. */
 const randomPool = Buffer.alloc(12 * 512);
-let randomText = "";
-let randomOffset = 0;
-function randomHex24(): string {
-  if (randomOffset >= randomText.length) {
+const randomHex = Buffer.alloc(randomPool.length * 2);
+let randomOffset = randomHex.length;
+function nextRandomHex(): number {
+  if (randomOffset >= randomHex.length) {
     randomFillSync(randomPool);
-    randomText = randomPool.toString("hex");
+    randomHex.write(randomPool.toString("hex"), "latin1");
     randomOffset = 0;
   }
   randomOffset += 24;
-  return randomText.slice(randomOffset - 24, randomOffset);
+  return randomOffset - 24;
+}
+function randomHex24(): string {
+  const at = nextRandomHex();
+  return randomHex.toString("latin1", at, at + 24);
+}
+
+/** A new trace id's header value, "Root=1-<8 hex>-<24 hex>", written at `at`; returns the offset after it. */
+const NEW_TRACE_LENGTH = 40;
+function writeNewTrace(out: Buffer, at: number, now: number): number {
+  at += out.write("Root=1-", at, "latin1");
+  at += out.write(epochHex(now), at, "latin1");
+  out[at++] = 45; // -
+  const from = nextRandomHex();
+  return copyBytes(randomHex, from, from + 24, out, at);
 }
 
 const BODILESS = new Set(["GET", "HEAD", "OPTIONS", "DELETE"]);
@@ -239,22 +253,59 @@ export function fastRequestHead(
   return head + forwardedTail(host ? undefined : target, forwardedFor, client, proto, port, trace, now, keepAlive);
 }
 
-/** The same head for a request http-front parsed, assembled from the bytes the client sent. */
+/**
+ * The same head for a request http-front parsed: the lines as the client sent them, then ALB's
+ * headers written straight into the one buffer (no head string is built).
+ */
 export function frontRequestHead(req: FrontRequest, client: string, proto: string, port: number, now: number, target: { address: string; port: number }, keepAlive: boolean): Buffer {
   // An HTTP/1.1 request line is among the lines as sent; an HTTP/1.0 one is written anew.
   const line = req.http10 ? `${req.method} ${req.url} HTTP/1.1\r\n` : "";
-  const tail = forwardedTail(req.hasHost ? undefined : target, req.forwardedFor, client, proto, port, req.traceId, now, keepAlive);
-  const out = Buffer.allocUnsafe(line.length + req.lines.size + tail.length);
-  const at = req.lines.copyTo(out, line === "" ? 0 : out.write(line, 0, "latin1"));
-  out.write(tail, at, "latin1");
+  const host = req.hasHost ? "" : hostLine(target);
+  const forwardedFor = req.forwardedFor;
+  const middle = forwardedMiddle(proto, port);
+  // An incoming trace id is rare: its header is built as text.
+  const trace = req.traceId === undefined ? undefined : traceHeader(req.traceId, now);
+  const end = keepAlive ? "\r\n\r\n" : CLOSE_END;
+  const size =
+    line.length + req.lines.size + host.length + FORWARDED_FOR.length + (forwardedFor ? forwardedFor.length + 2 : 0) + client.length + middle.length + (trace === undefined ? NEW_TRACE_LENGTH : trace.length) + end.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = req.lines.copyTo(out, line === "" ? 0 : out.write(line, 0, "latin1"));
+  if (host !== "") at += out.write(host, at, "latin1");
+  at += out.write(FORWARDED_FOR, at, "latin1");
+  if (forwardedFor) {
+    at += out.write(forwardedFor, at, "latin1");
+    at += out.write(", ", at, "latin1");
+  }
+  at += out.write(client, at, "latin1");
+  at += out.write(middle, at, "latin1");
+  at = trace === undefined ? writeNewTrace(out, at, now) : at + out.write(trace, at, "latin1");
+  out.write(end, at, "latin1");
   return out;
 }
 
-/** The end of a forwarded request head: Host when the client sent none, ALB's headers, the connection's fate, the empty line. */
+const FORWARDED_FOR = "X-Forwarded-For: ";
+const CLOSE_END = "\r\nConnection: close\r\n\r\n";
+
+/** Host for a request that named none: the target's address (and port, unless 80). */
+function hostLine(target: { address: string; port: number }): string {
+  return `Host: ${target.port === 80 ? target.address : `${target.address}:${target.port}`}\r\n`;
+}
+
+/** The text between the client address and the trace id, fixed per listener protocol and port. */
+const middles = new Map<string, Map<number, string>>();
+function forwardedMiddle(proto: string, port: number): string {
+  let byPort = middles.get(proto);
+  if (byPort === undefined) middles.set(proto, (byPort = new Map()));
+  let middle = byPort.get(port);
+  if (middle === undefined) byPort.set(port, (middle = `\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Amzn-Trace-Id: `));
+  return middle;
+}
+
+/** The end of a forwarded request head as text (node:http's requests): Host when the client sent none, ALB's headers, the connection's fate, the empty line. */
 function forwardedTail(hostOf: { address: string; port: number } | undefined, forwardedFor: string | undefined, client: string, proto: string, port: number, trace: string | undefined, now: number, keepAlive: boolean): string {
-  const host = hostOf === undefined ? "" : `Host: ${hostOf.port === 80 ? hostOf.address : `${hostOf.address}:${hostOf.port}`}\r\n`;
-  const tail = `${host}X-Forwarded-For: ${forwardedFor ? `${forwardedFor}, ${client}` : client}\r\nX-Forwarded-Proto: ${proto}\r\nX-Forwarded-Port: ${port}\r\nX-Amzn-Trace-Id: ${traceHeader(trace, now)}\r\n`;
-  return keepAlive ? `${tail}\r\n` : `${tail}Connection: close\r\n\r\n`;
+  const host = hostOf === undefined ? "" : hostLine(hostOf);
+  const tail = `${host}${FORWARDED_FOR}${forwardedFor ? `${forwardedFor}, ${client}` : client}${forwardedMiddle(proto, port)}${traceHeader(trace, now)}`;
+  return keepAlive ? `${tail}\r\n\r\n` : tail + CLOSE_END;
 }
 
 /** One request on the fast path: the target's answer goes to the client as it arrives. */
