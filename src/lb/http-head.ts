@@ -203,11 +203,6 @@ export class HeadScanner {
 }
 
 /**
- * Lines of a head to pass on as received: byte ranges of line contents, each sent followed by
- * CR LF. A line kept right after a kept line that ended in CR LF joins its range, so a head
- * with nothing dropped is one range.
- */
-/**
  * Copies data[start, end) into `out` at `at`; returns the offset after it. A short run goes byte
  * by byte: Buffer#copy of part of a buffer makes a new view on every call.
  */
@@ -217,8 +212,16 @@ export function copyBytes(data: Buffer, start: number, end: number, out: Buffer,
   return at;
 }
 
+/**
+ * Lines of a head to pass on as received: byte ranges of line contents, each sent followed by
+ * CR LF. A line kept right after a kept line that ended in CR LF joins its range, so a head
+ * with nothing dropped is one range. The first range is held inline (no array for most heads).
+ */
 export class Lines {
-  private ranges: number[] = [];
+  private start0 = -1;
+  private end0 = 0;
+  /** Ranges after the first, as start, end pairs. */
+  private more: number[] | undefined;
   /** Where a line would have to start to join the last range; -1 when none can. */
   private open = -1;
   /** The bytes `copyTo` writes. */
@@ -233,36 +236,44 @@ export class Lines {
 
   /** Keeps the line data[start, contentEnd); `crlf` says it ended with CR LF. */
   keep(start: number, contentEnd: number, crlf: boolean): void {
-    const ranges = this.ranges;
+    const more = this.more;
     if (start === this.open) {
-      this.size += contentEnd - (ranges[ranges.length - 1] as number);
-      ranges[ranges.length - 1] = contentEnd;
+      if (more === undefined) {
+        this.size += contentEnd - this.end0;
+        this.end0 = contentEnd;
+      } else {
+        this.size += contentEnd - (more[more.length - 1] as number);
+        more[more.length - 1] = contentEnd;
+      }
     } else {
-      ranges.push(start, contentEnd);
+      if (this.start0 === -1) {
+        this.start0 = start;
+        this.end0 = contentEnd;
+      } else if (more === undefined) this.more = [start, contentEnd];
+      else more.push(start, contentEnd);
       this.size += contentEnd - start + 2;
     }
     this.open = crlf ? contentEnd + 2 : -1;
   }
 
   get empty(): boolean {
-    return this.ranges.length === 0;
+    return this.start0 === -1;
   }
 
   /** Writes the kept lines into `out` at `at`; returns the offset after them. */
   copyTo(out: Buffer, at: number): number {
-    const ranges = this.ranges;
-    for (let i = 0; i < ranges.length; i += 2) {
-      at = copyBytes(this.data, ranges[i] as number, ranges[i + 1] as number, out, at);
-      out[at++] = 13;
-      out[at++] = 10;
-    }
+    if (this.start0 === -1) return at;
+    at = copyLine(this.data, this.start0, this.end0, out, at);
+    const more = this.more;
+    if (more !== undefined) for (let i = 0; i < more.length; i += 2) at = copyLine(this.data, more[i] as number, more[i + 1] as number, out, at);
     return at;
   }
 
   /** The kept lines as name, value pairs (for node:http). */
   pairs(): string[] {
     const out: string[] = [];
-    const ranges = this.ranges;
+    if (this.start0 === -1) return out;
+    const ranges = [this.start0, this.end0, ...(this.more ?? [])];
     for (let i = 0; i < ranges.length; i += 2) {
       for (const line of this.data.toString("latin1", ranges[i] as number, ranges[i + 1] as number).split("\r\n")) {
         const colon = line.indexOf(":");
@@ -271,4 +282,11 @@ export class Lines {
     }
     return out;
   }
+}
+
+function copyLine(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
+  at = copyBytes(data, start, end, out, at);
+  out[at++] = 13;
+  out[at++] = 10;
+  return at;
 }

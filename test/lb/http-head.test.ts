@@ -85,3 +85,17 @@ test("kept lines are copied as sent, with CR LF ends, joined where they follow o
   assert.equal(out.toString("latin1"), "A: 1\r\nB: 2\r\nC:3\r\nD: 4\r\n", "the dropped line is gone and a bare LF became CR LF");
   assert.deepEqual(lines.pairs(), ["A", "1", "B", "2", "C", "3", "D", "4"]);
 });
+
+test("lines joined into the first range, and runs long enough for Buffer#copy, come out as sent", () => {
+  const long = `X-Long: ${"v".repeat(300)}`;
+  const text = `X: 1\r\nY: 2\r\n${long}\r\nDrop: 1\r\nZ: 3\r\n`;
+  const data = Buffer.from(text, "latin1");
+  const lines = new Lines(data);
+  for (const line of ["X: 1", "Y: 2", long, "Z: 3"]) {
+    const start = text.indexOf(line);
+    lines.keep(start, start + line.length, true);
+  }
+  const out = Buffer.alloc(lines.size + 4, 0x2e);
+  assert.equal(lines.copyTo(out, 2), lines.size + 2);
+  assert.equal(out.toString("latin1"), `..X: 1\r\nY: 2\r\n${long}\r\nZ: 3\r\n..`);
+});
