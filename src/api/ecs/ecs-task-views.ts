@@ -7,6 +7,7 @@ import type { Tag } from "../../domain/tags.ts";
 import type { Task, TaskContainer } from "../../domain/task.ts";
 import type { ContainerInstance as ContainerInstanceWire, Task as TaskWire } from "../models/ecs.types.ts";
 import { epochSeconds } from "./ecs-views.ts";
+import { defined } from "../wire.ts";
 
 const seconds = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : epochSeconds(ms));
 
@@ -51,8 +52,7 @@ export function taskView(task: Task, tags: Tag[] = []): TaskWire {
     view.platformFamily = "Linux";
     view.ephemeralStorage = { sizeInGiB: 20 };
   }
-  for (const [key, value] of Object.entries(optionalFields(task))) if (value !== undefined) (view as Record<string, unknown>)[key] = value;
-  return view;
+  return Object.assign(view, defined(optionalFields(task)));
 }
 
 type ContainerWire = NonNullable<TaskWire["containers"]>[number];
@@ -73,13 +73,8 @@ function containerView(task: Task, c: TaskContainer): ContainerWire {
     healthStatus: c.healthStatus,
     cpu: c.cpu,
   };
-  if (c.imageDigest !== undefined) container.imageDigest = c.imageDigest;
-  if (c.runtimeId !== undefined) container.runtimeId = c.runtimeId;
-  if (c.exitCode !== undefined) container.exitCode = c.exitCode;
-  if (c.reason !== undefined) container.reason = c.reason;
-  if (c.memory !== undefined) container.memory = c.memory;
-  if (c.memoryReservation !== undefined) container.memoryReservation = c.memoryReservation;
-  return container;
+  const { imageDigest, runtimeId, exitCode, reason, memory, memoryReservation } = c;
+  return Object.assign(container, defined({ imageDigest, runtimeId, exitCode, reason, memory, memoryReservation }));
 }
 
 /** The task fields the view carries only when they have a value, in the order it adds them. */
