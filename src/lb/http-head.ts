@@ -284,7 +284,8 @@ export class Lines {
   }
 }
 
-function copyLine(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
+/** copyBytes, then CR LF. */
+export function copyLine(data: Buffer, start: number, end: number, out: Buffer, at: number): number {
   at = copyBytes(data, start, end, out, at);
   out[at++] = 13;
   out[at++] = 10;

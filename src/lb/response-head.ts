@@ -3,7 +3,7 @@
  * line checked, 1xx heads skipped, the framing found (Transfer-Encoding over Content-Length), and
  * the header lines to pass on to the client kept as received, hop-by-hop ones left out. No I/O.
  */
-import { copyBytes, equalsIgnoringCase, Field, HeadScanner, isHopByHop, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
+import { copyLine, equalsIgnoringCase, Field, HeadScanner, isHopByHop, isHttp1At, KEEP_ALIVE, Lines, Scan } from "./http-head.ts";
 
 /** The target's answer cannot be used. */
 export class MalformedResponse extends Error {}
@@ -55,10 +55,7 @@ export class ResponseHead {
   /** Writes "HTTP/1.1 <code> <reason>" and the lines to pass on into `out` at `at`; returns the offset after them. */
   copyTo(out: Buffer, at: number, withTransferEncoding: boolean): number {
     for (let i = 0; i < STATUS_PREFIX.length; i++) out[at++] = STATUS_PREFIX[i] as number;
-    at = copyBytes(this.data, this.codeStart, this.lineEnd, out, at);
-    out[at++] = 13;
-    out[at++] = 10;
-    at = this.lines.copyTo(out, at);
+    at = this.lines.copyTo(out, copyLine(this.data, this.codeStart, this.lineEnd, out, at));
     return withTransferEncoding && this.transferEncoding ? this.transferEncoding.copyTo(out, at) : at;
   }
 
