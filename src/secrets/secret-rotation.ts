@@ -33,6 +33,12 @@ export interface SecretRotationDeps {
 
 const invalidRequest = (message: string): BerthError => new BerthError(ErrorCode.InvalidRequest, message);
 
+/** A rotation needs a rotation ARN and no other rotation of the secret in flight. */
+function checkCanStart(row: SecretRow, rotationArn: string | undefined): asserts rotationArn is string {
+  if (rotationArn === undefined) throw invalidRequest("No Lambda rotation function ARN is associated with this secret.");
+  if (row.rotating_token !== null) throw invalidRequest("A previous rotation isn't complete. That rotation will be reattempted.");
+}
+
 export class SecretRotation {
   private readonly db: SecretsSql;
   private readonly versions: SecretVersions;
@@ -56,8 +62,7 @@ export class SecretRotation {
     const started = this.db.tx(() => {
       const row = this.deps.live(scope, secretId);
       const rotationArn = input.rotationLambdaArn ?? row.rotation_arn ?? undefined;
-      if (rotationArn === undefined) throw invalidRequest("No Lambda rotation function ARN is associated with this secret.");
-      if (row.rotating_token !== null) throw invalidRequest("A previous rotation isn't complete. That rotation will be reattempted.");
+      checkCanStart(row, rotationArn);
       const rules = input.rotationRules ?? rulesOf(row) ?? {};
       const next = immediately ? null : (nextRotation(rules, row.last_rotated ?? this.deps.clock.now()) ?? null);
       this.db
@@ -95,8 +100,7 @@ export class SecretRotation {
     const token = this.deps.ids.uuid();
     const row = this.db.tx(() => {
       const row = this.deps.live(scope, secretId);
-      if (row.rotation_arn === null) throw invalidRequest("No Lambda rotation function ARN is associated with this secret.");
-      if (row.rotating_token !== null) throw invalidRequest("A previous rotation isn't complete. That rotation will be reattempted.");
+      checkCanStart(row, row.rotation_arn ?? undefined);
       this.db.sql("UPDATE secrets SET rotating_token = ? WHERE id = ?").run(token, row.id);
       return row;
     });
