@@ -11,7 +11,8 @@ import type { ActionSpec, ListenerSpec, LoadBalancerSpec } from "../protocol/lb-
 import { sendElbPage, sendFixed, writeRawElbPage } from "./alb-responses.ts";
 import { type FrontConnection, HttpFront } from "./http-front.ts";
 import type { FrontRequest } from "./request-head.ts";
-import { clientAddress, type ForwardSpec, forward, forwardFront } from "./http-proxy.ts";
+import { clientAddress } from "./forwarded-head.ts";
+import { type ForwardSpec, forward, forwardFront } from "./http-proxy.ts";
 import type { LbCounters, ProxyContext } from "./proxy-context.ts";
 import { actionFor, type CompiledRules, compileRules, hostWithoutPort, type RequestFacts } from "./rules.ts";
 import { GROUP_COOKIE, openValue, readCookie, sealValue, stickyCookies, TARGET_COOKIE } from "./stickiness.ts";

@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { writeRawElbPage } from "./alb-responses.ts";
-import { forwardedHeaders } from "./http-proxy.ts";
+import { forwardedHeaders } from "./forwarded-head.ts";
 import type { LbCounters, ProxyContext, TgCounters } from "./proxy-context.ts";
 import { connectTarget } from "./target-connect.ts";
 import type { PoolTarget } from "./target-pool.ts";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { test } from "node:test";
-import { frontRequestHead } from "../../src/lb/http-proxy.ts";
+import { frontRequestHead } from "../../src/lb/forwarded-head.ts";
 import { type FrontRequest, readRequestHead } from "../../src/lb/request-head.ts";
 
 const now = Date.UTC(2026, 11, 8, 1, 0, 0);

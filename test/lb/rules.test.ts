@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseMatcher } from "../../src/lb/health-checker.ts";
 import { redirectLocation } from "../../src/lb/http-listener.ts";
-import { traceHeader } from "../../src/lb/http-proxy.ts";
+import { traceHeader } from "../../src/lb/forwarded-head.ts";
 import { cidr, wildcard } from "../../src/lb/patterns.ts";
 import { actionFor, compileRules, type RequestFacts } from "../../src/lb/rules.ts";
 import { openValue, readCookie, sealValue } from "../../src/lb/stickiness.ts";
